@@ -1,0 +1,78 @@
+package asyncdsl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrClosed is returned by Submit after Close has started.
+var ErrClosed = errors.New("asyncdsl: executor closed")
+
+// ErrPartitionFailed is the cause carried by tasks released as Failed because
+// an earlier task of the same assignment failed.
+var ErrPartitionFailed = errors.New("asyncdsl: an earlier record of the partition failed")
+
+// ConfigError reports every invalid setting found by New.
+type ConfigError struct {
+	Problems []string
+}
+
+func (e *ConfigError) Error() string {
+	return "asyncdsl: invalid configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// TaskError is the error of a task whose attempts were exhausted. It names the
+// record so that logs and dead-letter headers can point at it.
+type TaskError struct {
+	Record   Record
+	Attempts int
+	Err      error
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("asyncdsl: record %s/%d@%d (key %q) failed after %d attempt(s): %v",
+		e.Record.Topic, e.Record.Partition, e.Record.Offset, e.Record.Key, e.Attempts, e.Err)
+}
+
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// PanicError is a panic recovered from user code, with the stack of the
+// goroutine that panicked.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("asyncdsl: panic in user code: %v\n%s", e.Value, e.Stack)
+}
+
+// Unwrap returns the panic value if it is an error.
+func (e *PanicError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent wraps err so that the executor does not retry it. The error
+// policy still applies. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err: err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was marked Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}

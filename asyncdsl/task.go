@@ -1,0 +1,100 @@
+package asyncdsl
+
+import "context"
+
+// Record identifies the consumed record a Task works on.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       string
+}
+
+// Apply makes the effects of a successful attempt visible and starts their
+// durable writes. The executor calls it on the worker, exactly once per task,
+// after the attempt succeeded and before the next task of the same lane
+// starts, and never after the task's assignment was revoked. It must call done
+// exactly once, from any goroutine, when the writes are acknowledged, or with
+// the error that made them fail (later calls are ignored). It must not block:
+// a revocation waits for Applies in progress. A nil Apply means "no effects".
+type Apply func(done func(error))
+
+// Task is one record's unit of work.
+type Task struct {
+	Record
+
+	// Ctx is the record's partition assignment. Every task of one assignment
+	// of a (topic, partition) must carry the same Ctx: its cancellation is the
+	// revocation signal. Attempt contexts derive from it.
+	Ctx context.Context
+
+	// Attempt runs the work once. attempt counts from 1. It must not apply
+	// effects itself: it returns them as an Apply, so that the executor can
+	// drop them if the assignment was revoked meanwhile.
+	Attempt func(ctx context.Context, attempt int) (Apply, error)
+
+	// DeadLetter, used only under the DeadLetter policy, writes the record to a
+	// dead-letter destination with err. Its Apply gates the release like the
+	// task's own effects. A nil DeadLetter under that policy is a Submit error.
+	DeadLetter func(ctx context.Context, err error) (Apply, error)
+
+	// Release is called exactly once, in delivery order for the task's
+	// assignment, with the task's outcome. It must not block for long, and
+	// must not call Submit, Drain or Close: it runs with the assignment's
+	// release turn held, on whichever goroutine completed the releasable
+	// prefix (a worker, the goroutine that called done, the revocation
+	// watcher, or Submit's own when the assignment had already failed).
+	Release func(Outcome)
+}
+
+// Status says how a task ended.
+type Status int
+
+const (
+	// Done: the work succeeded and its writes were acknowledged.
+	Done Status = iota + 1
+	// Skipped: the work failed, and the Skip policy dropped it.
+	Skipped
+	// DeadLettered: the work failed, and the record was written to the
+	// dead-letter destination.
+	DeadLettered
+	// Abandoned: the assignment was revoked or the executor closed before the
+	// task finished. Its effects were not applied or may be partial; it must
+	// not be committed. The next owner processes it again.
+	Abandoned
+	// Failed: the work failed under the Fail policy, or an earlier task of the
+	// same assignment did. The processor should stop.
+	Failed
+)
+
+func (s Status) String() string {
+	switch s {
+	case Done:
+		return "done"
+	case Skipped:
+		return "skipped"
+	case DeadLettered:
+		return "dead-lettered"
+	case Abandoned:
+		return "abandoned"
+	case Failed:
+		return "failed"
+	default:
+		return "unknown"
+	}
+}
+
+// Outcome is what Release receives.
+type Outcome struct {
+	Status Status
+	// Err is the last attempt's error for Skipped, DeadLettered and Failed
+	// (wrapped in a *TaskError), and nil otherwise.
+	Err error
+	// Attempts is how many attempts ran.
+	Attempts int
+}
+
+// Committable reports whether the record's offset may be committed.
+func (o Outcome) Committable() bool {
+	return o.Status == Done || o.Status == Skipped || o.Status == DeadLettered
+}

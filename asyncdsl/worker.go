@@ -1,0 +1,309 @@
+package asyncdsl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Workers are the only goroutines that run Attempt, Apply and DeadLetter. A
+// worker takes a ready lane head from e.mu.ready under e.mu, runs it without
+// any lock, and reports the result under e.mu in the same critical section
+// in which it takes its next task. Workers start lazily (wakeWorkerLocked)
+// up to cfg.workers and live until Close.
+
+// result is what running a task produced, reported under e.mu.
+type result struct {
+	status  Status
+	err     error
+	fail    bool // the task failed: later tasks of its assignment fail too
+	applied bool // Apply was called; the ack handshake decides the outcome
+}
+
+// wakeWorkerLocked makes sure a worker will look at the ready queue: it
+// signals an idle one, or starts one if fewer than cfg.workers exist.
+func (e *Executor) wakeWorkerLocked() {
+	if e.mu.idle > 0 {
+		e.mu.idle--
+		e.mu.workAvailable.Signal()
+		return
+	}
+	if e.mu.workers < e.cfg.workers && !e.mu.closed {
+		e.mu.workers++
+		e.wg.Add(1)
+		go e.work()
+	}
+}
+
+func (e *Executor) work() {
+	defer e.wg.Done()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var (
+		prev *task
+		res  result
+	)
+	for {
+		if prev != nil {
+			e.reportLocked(prev, res)
+			prev = nil
+		}
+		t := e.takeLocked()
+		if t == nil {
+			return
+		}
+		e.mu.Unlock()
+		e.started(t)
+		res = e.run(t)
+		e.mu.Lock()
+		prev = t
+	}
+}
+
+// takeLocked returns the next ready task, marked running, waiting for one if
+// needed. It returns nil once the executor is closing: tasks left in the
+// queue belong to assignments whose watchers abandon them.
+func (e *Executor) takeLocked() *task {
+	for {
+		if e.mu.closed {
+			return nil
+		}
+		t := e.mu.ready.pop()
+		if t == nil {
+			e.mu.idle++
+			e.mu.workAvailable.Wait()
+			continue
+		}
+		if t.state != stateReady {
+			continue // finished while it waited (revoked or failed)
+		}
+		a := t.asg
+		if a.ended() || a.failedBefore(t.seq) {
+			s := Abandoned
+			if a.failedBefore(t.seq) {
+				s = Failed
+			}
+			e.finishLocked(t, s, nil)
+			e.releaseLocked(a)
+			continue
+		}
+		t.state = stateRunning
+		t.inFlight = true
+		a.inFlight++
+		e.mu.queued--
+		e.mu.running++
+		return t
+	}
+}
+
+// started tells the StartHooks.
+func (e *Executor) started(t *task) {
+	if len(e.startHooks) == 0 {
+		return
+	}
+	now := e.now()
+	for _, h := range e.startHooks {
+		h.OnStart(t.Record, nanos(t.readied-t.submitted), nanos(now-t.readied))
+	}
+}
+
+// run executes t's attempts, error policy and Apply. It holds no lock.
+func (e *Executor) run(t *task) result {
+	a := t.asg
+	for n := 1; ; n++ {
+		if a.ended() {
+			return result{status: Abandoned}
+		}
+		if a.failedBefore(t.seq) {
+			return result{status: Failed}
+		}
+		t.attempts.Store(int32(n))
+		apply, err := e.attempt(t, n)
+		if err == nil {
+			return e.applyEffects(t, apply, Done, nil)
+		}
+		// Cancellation of the assignment (revocation or Close) is not an
+		// error: no policy, no LastError. A call timeout while the
+		// assignment is alive is an error, and retryable.
+		if a.runCtx.Err() != nil {
+			return result{status: Abandoned}
+		}
+		e.noteError(a, err)
+		if n >= e.cfg.retry.MaxAttempts || !retryable(err) {
+			return e.exhausted(t, n, err)
+		}
+		if !e.sleep(a, e.backoff(n)) {
+			return result{status: Abandoned}
+		}
+	}
+}
+
+// attempt runs one attempt with its own deadline, and tells the hooks.
+func (e *Executor) attempt(t *task, n int) (Apply, error) {
+	ctx, cancel := e.callContext(t.asg)
+	var start int64
+	if len(e.attemptHooks) > 0 {
+		start = e.now()
+	}
+	apply, err := callAttempt(ctx, t.Attempt, n)
+	cancel()
+	if len(e.attemptHooks) > 0 {
+		took := nanos(e.now() - start)
+		for _, h := range e.attemptHooks {
+			h.OnAttempt(t.Record, n, took, err)
+		}
+	}
+	return apply, err
+}
+
+// callContext is the context of one attempt or dead-letter call: the
+// assignment's runCtx (cancelled by revocation and Close) with the call
+// timeout.
+func (e *Executor) callContext(a *assignment) (context.Context, context.CancelFunc) {
+	if e.cfg.callTimeout > 0 {
+		return context.WithTimeout(a.runCtx, e.cfg.callTimeout)
+	}
+	return a.runCtx, func() {}
+}
+
+// noteError records the last attempt error of the assignment for Stats.
+func (e *Executor) noteError(a *assignment, err error) {
+	e.mu.Lock()
+	a.lastErr = err
+	e.mu.Unlock()
+}
+
+// exhausted applies the error policy to a task whose attempts are over.
+func (e *Executor) exhausted(t *task, attempts int, err error) result {
+	taskErr := &TaskError{Record: t.Record, Attempts: attempts, Err: err}
+	switch e.cfg.policy {
+	case SkipOnError:
+		return result{status: Skipped, err: taskErr}
+	case DeadLetterOnError:
+		ctx, cancel := e.callContext(t.asg)
+		apply, dlErr := callDeadLetter(ctx, t.DeadLetter, taskErr)
+		cancel()
+		if dlErr != nil {
+			if t.asg.runCtx.Err() != nil {
+				return result{status: Abandoned}
+			}
+			return result{
+				status: Failed,
+				err: &TaskError{Record: t.Record, Attempts: attempts,
+					Err: fmt.Errorf("dead letter failed: %w (after: %w)", dlErr, err)},
+				fail: true,
+			}
+		}
+		return e.applyEffects(t, apply, DeadLettered, taskErr)
+	default:
+		return result{status: Failed, err: taskErr, fail: true}
+	}
+}
+
+// applyEffects calls apply unless the assignment was revoked or an earlier
+// task failed. The gate's read lock makes the check and the call atomic with
+// respect to revocation (see assignment.gate). If done(nil) arrives, the
+// task finishes with status s and error err.
+func (e *Executor) applyEffects(t *task, apply Apply, s Status, err error) result {
+	a := t.asg
+	if apply == nil {
+		if a.ended() {
+			return result{status: Abandoned}
+		}
+		return result{status: s, err: err}
+	}
+	a.gate.RLock()
+	if a.ended() {
+		a.gate.RUnlock()
+		return result{status: Abandoned}
+	}
+	if a.failedBefore(t.seq) {
+		a.gate.RUnlock()
+		return result{status: Failed}
+	}
+	t.okStatus, t.okErr = s, err
+	p := callApply(apply, t.done)
+	a.gate.RUnlock()
+	if p != nil {
+		// A panicking Apply may have applied part of its effects: treat it
+		// like a failed write. Ignored if done was called already.
+		t.done(p)
+	}
+	return result{applied: true}
+}
+
+// reportLocked records the result of running t, hands its lane on, and
+// releases what became releasable. A task finished meanwhile (detached by a
+// revocation) keeps its outcome: the late result is discarded.
+func (e *Executor) reportLocked(t *task, res result) {
+	e.mu.running--
+	a := t.asg
+	if res.applied {
+		if t.ack.CompareAndSwap(ackApplying, ackWaiting) {
+			// Apply returned before done: the lane moves on now, the
+			// task finishes when done is called (task.done).
+			if t.state == stateRunning {
+				t.state = stateAwaitingAck
+			}
+			e.leaveLaneLocked(t)
+			return
+		}
+		res = t.writeResult()
+	}
+	if t.state == stateFinished {
+		e.leaveLaneLocked(t) // normally done already by whoever finished it
+		return
+	}
+	if res.fail {
+		e.failLocked(a, t.seq)
+	}
+	e.finishLocked(t, res.status, res.err)
+	e.releaseLocked(a)
+}
+
+// done is the callback handed to Apply. The first call wins. If Apply is
+// still running, it only records the error (the worker finishes the task
+// after Apply returns, in reportLocked); otherwise it finishes the task.
+func (t *task) done(err error) {
+	if !t.doneOnce.CompareAndSwap(false, true) {
+		return
+	}
+	t.writeErr = err
+	if t.ack.CompareAndSwap(ackApplying, ackEarly) {
+		return
+	}
+	// ack is ackWaiting: reportLocked has run (it moved ack under e.mu).
+	e := t.e
+	e.mu.Lock()
+	if t.state != stateFinished {
+		res := t.writeResult()
+		if res.fail {
+			e.failLocked(t.asg, t.seq)
+		}
+		e.finishLocked(t, res.status, res.err)
+		e.releaseLocked(t.asg)
+	}
+	e.mu.Unlock()
+}
+
+// writeResult is the result of an applied task once done was called. A
+// failed write fails the assignment whatever the policy: a write that did
+// not happen is not a user error that skipping could hide.
+func (t *task) writeResult() result {
+	if t.writeErr == nil {
+		return result{status: t.okStatus, err: t.okErr}
+	}
+	err := fmt.Errorf("write failed: %w", t.writeErr)
+	var cause *TaskError
+	if errors.As(t.okErr, &cause) { // the dead letter's write failed
+		err = fmt.Errorf("dead letter write failed: %w (after: %w)", t.writeErr, cause.Err)
+	}
+	return result{
+		status: Failed,
+		err:    &TaskError{Record: t.Record, Attempts: int(t.attempts.Load()), Err: err},
+		fail:   true,
+	}
+}
+
+func nanos(d int64) time.Duration { return time.Duration(d) }
