@@ -1,0 +1,189 @@
+package gokaadapter
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/riffle-streams/riffle/asyncdsl"
+)
+
+// Adapter runs wrapped goka callbacks of one processor on an executor.
+//
+// Create one per processor: it holds that processor's storages, producer and
+// commit gate. Wrap callbacks with Async or Input before defining the group,
+// then build the processor with NewProcessor.
+type Adapter struct {
+	cfg      config
+	executor *asyncdsl.Executor
+
+	storages *storageRegistry
+	producer producerCapture
+	gate     *commitGate
+	keys     *keyTracker
+
+	wrapped atomic.Int32 // callbacks wrapped by Async or Input
+
+	mu struct {
+		sync.Mutex
+		graph *goka.GroupGraph // set once by NewProcessor
+	}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates the configuration and starts the executor. Close it when
+// the processor is done (Processor.Run does).
+func New(opts ...Option) (*Adapter, error) {
+	cfg := config{}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.consumerGroup == nil {
+		cfg.consumerGroup = goka.DefaultConsumerGroupBuilder
+	}
+	if cfg.producer == nil {
+		cfg.producer = goka.DefaultProducerBuilder
+	}
+	if cfg.topicManager == nil {
+		cfg.topicManager = goka.DefaultTopicManagerBuilder
+	}
+	if cfg.hasher == nil {
+		cfg.hasher = goka.DefaultHasher()
+	}
+	exec, err := asyncdsl.New(cfg.executor...)
+	if err != nil {
+		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
+	}
+	return &Adapter{
+		cfg:      cfg,
+		executor: exec,
+		storages: newStorageRegistry(),
+		gate:     newCommitGate(),
+		keys:     newKeyTracker(),
+	}, nil
+}
+
+// Executor returns the adapter's executor, for stats and inspection.
+func (a *Adapter) Executor() *asyncdsl.Executor { return a.executor }
+
+// Async wraps a goka callback so that it runs on the adapter's executor.
+// The callback's code does not change.
+//
+// Records that goka cannot decode still stop the processor, as in goka; use
+// Input instead to route them through the error policy.
+func (a *Adapter) Async(cb goka.ProcessCallback) goka.ProcessCallback {
+	a.wrapped.Add(1)
+	return func(ctx goka.Context, msg any) { a.dispatch(ctx, msg, cb) }
+}
+
+// Input is goka.Input with the callback wrapped by Async and the codec
+// wrapped so that a record it cannot decode becomes a *DecodeError handled
+// by the error policy (fail, skip or dead-letter) instead of stopping the
+// processor outright.
+func (a *Adapter) Input(topic goka.Stream, c goka.Codec, cb goka.ProcessCallback) goka.Edge {
+	return goka.Input(topic, tolerantCodec{inner: c}, a.Async(cb))
+}
+
+// NewProcessor builds the goka processor for graph, with the adapter's
+// builders. opts are the goka options the program used so far, minus the
+// builders that moved to the adapter's options (see WithConsumerGroupBuilder).
+func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ...goka.ProcessorOption) (*Processor, error) {
+	if graph == nil {
+		return nil, &ConfigError{Problems: []string{"graph is nil"}}
+	}
+	if err := graph.Validate(); err != nil {
+		return nil, &ConfigError{Problems: []string{"invalid group graph"}, Err: err}
+	}
+	if a.wrapped.Load() == 0 {
+		return nil, ErrNoAsyncCallback
+	}
+	a.mu.Lock()
+	if a.mu.graph != nil {
+		a.mu.Unlock()
+		return nil, ErrAdapterInUse
+	}
+	a.mu.graph = graph
+	a.mu.Unlock()
+
+	if err := a.ensureDeadLetterTopic(brokers, graph); err != nil {
+		return nil, err
+	}
+
+	base := a.cfg.storage
+	if base == nil {
+		base = storage.DefaultBuilder(goka.DefaultProcessorStoragePath(graph.Group()))
+	}
+	all := make([]goka.ProcessorOption, 0, len(opts)+6)
+	if a.cfg.tester != nil {
+		all = append(all, goka.WithTester(a.cfg.tester))
+	}
+	all = append(all, opts...)
+	// The adapter's options come last so that they win.
+	all = append(all,
+		goka.WithStorageBuilder(a.storages.wrap(base)),
+		goka.WithProducerBuilder(a.producer.wrap(a.cfg.producer)),
+		goka.WithConsumerGroupBuilder(a.gate.wrap(a.cfg.consumerGroup)),
+		goka.WithTopicManagerBuilder(a.cfg.topicManager),
+		goka.WithContextWrapper(a.guardSyncCallbacks),
+	)
+	proc, err := goka.NewProcessor(brokers, graph, all...)
+	if err != nil {
+		return nil, fmt.Errorf("gokaadapter: building processor for group %s: %w", graph.Group(), err)
+	}
+	return &Processor{Processor: proc, adapter: a}, nil
+}
+
+// ensureDeadLetterTopic creates the dead-letter topic when the policy needs it.
+func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph) error {
+	if a.executor.ErrorPolicy() != asyncdsl.DeadLetterOnError {
+		return nil
+	}
+	if a.cfg.deadLetterTopic == "" {
+		a.cfg.deadLetterTopic = goka.Stream(string(graph.Group()) + "-dead-letters")
+	}
+	if a.cfg.tester != nil {
+		return nil // the tester accepts emits to any topic
+	}
+	tm, err := a.cfg.topicManager(brokers)
+	if err != nil {
+		return fmt.Errorf("gokaadapter: creating topic manager for the dead-letter topic: %w", err)
+	}
+	defer tm.Close()
+	var partitions int
+	for _, in := range graph.InputStreams() {
+		ps, err := tm.Partitions(in.Topic())
+		if err == nil && len(ps) > partitions {
+			partitions = len(ps)
+		}
+	}
+	if partitions == 0 {
+		partitions = 1
+	}
+	if err := tm.EnsureStreamExists(string(a.cfg.deadLetterTopic), partitions); err != nil {
+		return fmt.Errorf("gokaadapter: creating dead-letter topic %s: %w", a.cfg.deadLetterTopic, err)
+	}
+	return nil
+}
+
+// graph returns the graph of the processor, or nil before NewProcessor.
+func (a *Adapter) graph() *goka.GroupGraph {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.mu.graph
+}
+
+// Close abandons unfinished work, stops the executor and waits for its
+// goroutines. Processor.Run calls it when goka's processor has stopped.
+func (a *Adapter) Close() error {
+	a.closeOnce.Do(func() {
+		err := a.executor.Close()
+		if err != nil && !errors.Is(err, asyncdsl.ErrClosed) {
+			a.closeErr = err
+		}
+	})
+	return a.closeErr
+}

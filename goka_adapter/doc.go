@@ -1,0 +1,41 @@
+// Package gokaadapter turns callbacks of existing goka programs async.
+//
+// A goka partition processes one record at a time, so a callback that waits on
+// a remote call caps its partition at 1/latency records per second. This
+// package runs such a callback on riffle's key-ordered executor (package
+// asyncdsl) instead: records of one key stay in order, records of different
+// keys run concurrently, and goka's offset commits are held until the work and
+// its writes are done.
+//
+// Turning it on takes one setting and one changed line:
+//
+//	async, err := gokaadapter.New(gokaadapter.WithExecutor(asyncdsl.WithWorkers(128)))
+//	...
+//	goka.Input("orders", new(OrderCodec), async.Async(handleOrder)), // was: handleOrder
+//	...
+//	proc, err := async.NewProcessor(brokers, graph, opts...)          // was: goka.NewProcessor
+//
+// The callback keeps using goka.Context as before (Value, SetValue, Delete,
+// Emit, Loopback, Join, Lookup, Headers, Key, Topic, Partition, Offset,
+// Timestamp, Context, Fail, DeferCommit). It runs on a worker with a context
+// of its own (see proxyContext): it never touches goka's context after goka's
+// callback returned.
+//
+// How effects reach goka (design "direct write-back", see docs/architecture.md):
+//   - The storage builder is wrapped, so the adapter can read and write each
+//     partition's group-table storage, join tables and lookup tables.
+//   - The producer builder is wrapped, so the adapter writes table updates,
+//     emits and loopbacks through goka's own producer (goka's hasher, goka's
+//     batching), exactly as goka's SetValue and Emit do.
+//   - The consumer group builder is wrapped, so that offsets of abandoned work
+//     (revocation, shutdown) are never marked: goka still gets its deferred
+//     commit back promptly, but the mark is dropped and the next owner
+//     reprocesses the record.
+//   - A context wrapper makes callbacks that stay synchronous wait while their
+//     key has async work in flight, before they touch state or emit.
+//
+// Relation to the neighbours: asyncdsl owns lanes, workers, retries and the
+// commit watermark; this package owns everything goka-specific; package dsl
+// compiles its .Async steps to callbacks wrapped by this package; package
+// broker provides the builders for the embedded broker.
+package gokaadapter

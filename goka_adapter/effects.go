@@ -1,0 +1,200 @@
+package gokaadapter
+
+import (
+	"sync"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/asyncdsl"
+)
+
+type effectKind int
+
+const (
+	effectSet effectKind = iota + 1
+	effectDelete
+	effectEmit // emits and loopbacks
+)
+
+// effect is one buffered write of an attempt, already encoded.
+type effect struct {
+	kind    effectKind
+	topic   string
+	key     string
+	value   []byte
+	headers goka.Headers
+}
+
+// effects are the buffered writes of one attempt, in call order.
+//
+// Ownership: ops is written by the attempt and read by apply, both on the
+// same worker goroutine, one after the other. The deferred-commit counter is
+// shared with whatever goroutine the user hands a DeferCommit func to, so it
+// has its own lock.
+type effects struct {
+	ops []effect
+
+	deferred struct {
+		sync.Mutex
+		outstanding int
+		err         error
+		onDone      func(error) // set by apply; called once outstanding is 0
+	}
+}
+
+func (e *effects) add(op effect) { e.ops = append(e.ops, op) }
+
+// pendingValue returns the attempt's own latest write of key's state.
+func (e *effects) pendingValue(key string) (value []byte, found bool) {
+	for i := len(e.ops) - 1; i >= 0; i-- {
+		op := e.ops[i]
+		if op.key != key {
+			continue
+		}
+		switch op.kind {
+		case effectSet:
+			return op.value, true
+		case effectDelete:
+			return nil, true
+		}
+	}
+	return nil, false
+}
+
+func (e *effects) deferCommit() func(error) {
+	e.deferred.Lock()
+	e.deferred.outstanding++
+	e.deferred.Unlock()
+	var once sync.Once
+	return func(err error) {
+		once.Do(func() {
+			e.deferred.Lock()
+			e.deferred.outstanding--
+			if err != nil && e.deferred.err == nil {
+				e.deferred.err = err
+			}
+			var notify func(error)
+			if e.deferred.outstanding == 0 && e.deferred.onDone != nil {
+				notify, e.deferred.onDone = e.deferred.onDone, nil
+			}
+			firstErr := e.deferred.err
+			e.deferred.Unlock()
+			if notify != nil {
+				notify(firstErr)
+			}
+		})
+	}
+}
+
+// whenDeferredDone calls fn once every DeferCommit func was called.
+func (e *effects) whenDeferredDone(fn func(error)) {
+	e.deferred.Lock()
+	if e.deferred.outstanding == 0 {
+		err := e.deferred.err
+		e.deferred.Unlock()
+		fn(err)
+		return
+	}
+	e.deferred.onDone = fn
+	e.deferred.Unlock()
+}
+
+// apply returns the write-back of the attempt, as goka's own context does it:
+// a state write goes to the partition's table storage at once (so the next
+// record of the key reads it) and to the table topic, whose acknowledged
+// offset becomes the storage's offset; emits and loopbacks go to their topics
+// through goka's producer. done is called when all of it is acknowledged and
+// every DeferCommit func was called.
+func (e *effects) apply(a *Adapter, partition int32) asyncdsl.Apply {
+	return func(done func(error)) {
+		acks := newAckCounter(done)
+		defer acks.finish(nil) // the apply's own share
+
+		if len(e.ops) > 0 {
+			producer, err := a.producer.get()
+			if err != nil {
+				acks.fail(err)
+				return
+			}
+			for _, op := range e.ops {
+				if !e.applyOne(a, producer, partition, op, acks) {
+					return
+				}
+			}
+		}
+		acks.add()
+		e.whenDeferredDone(acks.finish)
+	}
+}
+
+// applyOne applies one effect; false means it failed and apply must stop.
+func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, op effect, acks *ackCounter) bool {
+	switch op.kind {
+	case effectSet, effectDelete:
+		st, err := a.storages.get(op.topic, partition)
+		if err != nil {
+			acks.fail(err)
+			return false
+		}
+		if op.kind == effectSet {
+			err = st.Set(op.key, op.value)
+		} else {
+			err = st.Delete(op.key)
+		}
+		if err != nil {
+			acks.fail(err)
+			return false
+		}
+		acks.add()
+		producer.EmitWithHeaders(op.topic, op.key, op.value, op.headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
+			if err == nil && msg != nil && msg.Offset != 0 {
+				err = st.SetOffset(msg.Offset)
+			}
+			acks.finish(err)
+		})
+	case effectEmit:
+		acks.add()
+		producer.EmitWithHeaders(op.topic, op.key, op.value, op.headers).Then(acks.finish)
+	}
+	return true
+}
+
+// ackCounter calls done once, with the first error, when every share has
+// finished. It starts with one share, the caller's.
+type ackCounter struct {
+	mu      sync.Mutex
+	pending int
+	err     error
+	done    func(error)
+}
+
+func newAckCounter(done func(error)) *ackCounter { return &ackCounter{pending: 1, done: done} }
+
+func (c *ackCounter) add() {
+	c.mu.Lock()
+	c.pending++
+	c.mu.Unlock()
+}
+
+// fail records err without finishing a share.
+func (c *ackCounter) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+}
+
+func (c *ackCounter) finish(err error) {
+	c.mu.Lock()
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	c.pending--
+	last := c.pending == 0
+	firstErr := c.err
+	c.mu.Unlock()
+	if last {
+		c.done(firstErr)
+	}
+}

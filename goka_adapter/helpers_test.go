@@ -1,0 +1,458 @@
+package gokaadapter_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
+	"github.com/riffle-streams/riffle/broker"
+	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// startCluster starts an embedded broker for one test.
+func startCluster(t testing.TB) *broker.Cluster {
+	t.Helper()
+	c, err := broker.Start(broker.WithPartitions(4))
+	if err != nil {
+		t.Fatalf("broker.Start: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an event
+	}
+}
+
+// adapterFor returns an adapter wired to the cluster's builders, with
+// in-memory storage, plus extra options.
+func adapterFor(t testing.TB, s broker.Settings, opts ...gokaadapter.Option) *gokaadapter.Adapter {
+	t.Helper()
+	base := []gokaadapter.Option{
+		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
+		gokaadapter.WithProducerBuilder(s.ProducerBuilder()),
+		gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
+		gokaadapter.WithStorageBuilder(storage.MemoryBuilder()),
+	}
+	a, err := gokaadapter.New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("gokaadapter.New: %v", err)
+	}
+	return a
+}
+
+// running is a processor running in the background.
+type running struct {
+	proc   *gokaadapter.Processor
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// stop cancels the processor and waits for Run to return.
+func (r *running) stop(t testing.TB) error {
+	t.Helper()
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case r.err = <-r.done:
+		case <-time.After(90 * time.Second):
+			t.Fatalf("processor did not stop within 90s")
+		}
+	})
+	return r.err
+}
+
+// run starts proc and waits until it is ready.
+func run(t testing.TB, proc *gokaadapter.Processor) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{proc: proc, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- proc.Run(ctx) }()
+	t.Cleanup(func() { _ = r.stop(t) })
+	readyCtx, readyCancel := context.WithTimeout(ctx, 60*time.Second)
+	defer readyCancel()
+	if err := proc.WaitForReadyContext(readyCtx); err != nil {
+		t.Fatalf("processor not ready: %v", err)
+	}
+	return r
+}
+
+// kgoClient returns a franz-go client that partitions as goka does.
+func kgoClient(t testing.TB, s broker.Settings, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
+	if err != nil {
+		t.Fatalf("kgo.NewClient: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// seqMsg is the test payload: the n-th record of a key.
+type seqMsg struct {
+	Key string `json:"k"`
+	Seq int    `json:"s"`
+}
+
+// produceSequences writes records of keys k0..k(keys-1) round robin, each key
+// with sequence numbers 1..perKey, and returns how many it wrote.
+func produceSequences(t testing.TB, cl *kgo.Client, topic string, keys, perKey int) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	for s := 1; s <= perKey; s++ {
+		for k := 0; k < keys; k++ {
+			key := "k" + strconv.Itoa(k)
+			v, _ := json.Marshal(seqMsg{Key: key, Seq: s})
+			recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(key), Value: v})
+		}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	return len(recs)
+}
+
+// consumeAll reads topic from the start until n records arrived.
+func consumeAll(t testing.TB, s broker.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl := kgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var recs []*kgo.Record
+	for len(recs) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records of %s before the deadline", len(recs), n, topic)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
+		recs = append(recs, fs.Records()...)
+	}
+	return recs
+}
+
+// committed returns the group's committed offsets of topic by partition.
+func committed(t testing.TB, adm *kadm.Client, group, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	offs, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatalf("fetch offsets: %v", err)
+	}
+	out := map[int32]int64{}
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}
+
+// endOffsets returns the end offsets of topic by partition.
+func endOffsets(t testing.TB, adm *kadm.Client, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("list end offsets: %v", err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+// seqCodec encodes seqMsg as JSON.
+type seqCodec struct{}
+
+func (seqCodec) Encode(v any) ([]byte, error) { return json.Marshal(v) }
+func (seqCodec) Decode(b []byte) (any, error) {
+	var m seqMsg
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("seqCodec: %w", err)
+	}
+	return m, nil
+}
+
+var _ goka.Codec = seqCodec{}
+
+// keyPartition is the partition goka (and broker.KgoPartitioner) puts key in:
+// FNV-1a through sarama's hash partitioner, which negates a negative hash.
+func keyPartition(key string, partitions int) int32 {
+	h := goka.DefaultHasher()()
+	_, _ = h.Write([]byte(key))
+	p := int32(h.Sum32())
+	if p < 0 {
+		p = -p
+	}
+	return p % int32(partitions)
+}
+
+// keysOfPartition returns n keys "<prefix>0", "<prefix>1", ... that goka
+// puts in partition p of a topic with the given partition count.
+func keysOfPartition(prefix string, p int32, partitions, n int) []string {
+	var keys []string
+	for i := 0; len(keys) < n; i++ {
+		k := prefix + strconv.Itoa(i)
+		if keyPartition(k, partitions) == p {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// produce writes records synchronously, in order.
+func produce(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// seqRecord is the record of the seq-th message of key.
+func seqRecord(topic, key string, seq int) *kgo.Record {
+	v, _ := json.Marshal(seqMsg{Key: key, Seq: seq})
+	return &kgo.Record{Topic: topic, Key: []byte(key), Value: v}
+}
+
+// decodeSeqs decodes output records written with seqCodec.
+func decodeSeqs(t testing.TB, recs []*kgo.Record) []seqMsg {
+	t.Helper()
+	out := make([]seqMsg, 0, len(recs))
+	for _, r := range recs {
+		var m seqMsg
+		if err := json.Unmarshal(r.Value, &m); err != nil {
+			t.Fatalf("output %s/%d@%d: %v", r.Topic, r.Partition, r.Offset, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// outputTail follows a topic from its start in the background and collects
+// its records, so that a test can wait for a condition over everything seen
+// so far without knowing how many records (duplicates included) will come.
+type outputTail struct {
+	mu   sync.Mutex
+	recs []*kgo.Record
+	err  error
+}
+
+func tailTopic(t testing.TB, s broker.Settings, topic string) *outputTail {
+	t.Helper()
+	cl := kgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	ctx, cancel := context.WithCancel(context.Background())
+	o := &outputTail{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			fs := cl.PollFetches(ctx)
+			o.mu.Lock()
+			fs.EachError(func(_ string, _ int32, err error) {
+				if ctx.Err() == nil && o.err == nil {
+					o.err = err
+				}
+			})
+			o.recs = append(o.recs, fs.Records()...)
+			o.mu.Unlock()
+		}
+	}()
+	// Registered after kgoClient's Cleanup, so it runs first: the poller
+	// stops before its client closes.
+	t.Cleanup(func() { cancel(); <-done })
+	return o
+}
+
+// snapshot returns the records seen so far.
+func (o *outputTail) snapshot(t testing.TB) []*kgo.Record {
+	t.Helper()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		t.Fatalf("tailing: %v", o.err)
+	}
+	return append([]*kgo.Record(nil), o.recs...)
+}
+
+// seqSet counts, per key and sequence number, how often a seqMsg was seen.
+type seqSet map[string]map[int]int
+
+func countSeqs(msgs []seqMsg) seqSet {
+	s := seqSet{}
+	for _, m := range msgs {
+		if s[m.Key] == nil {
+			s[m.Key] = map[int]int{}
+		}
+		s[m.Key][m.Seq]++
+	}
+	return s
+}
+
+// missing lists the (key, seq) of keys k0..k(keys-1), seq 1..perKey, that
+// were not seen, at most limit of them.
+func (s seqSet) missing(keys, perKey, limit int) []string {
+	var out []string
+	for k := 0; k < keys; k++ {
+		key := "k" + strconv.Itoa(k)
+		for q := 1; q <= perKey; q++ {
+			if s[key][q] == 0 {
+				out = append(out, fmt.Sprintf("%s#%d", key, q))
+				if len(out) >= limit {
+					return out
+				}
+			}
+		}
+	}
+	return out
+}
+
+// duplicates is how many records beyond the first were seen.
+func (s seqSet) duplicates() int {
+	n := 0
+	for _, seqs := range s {
+		for _, c := range seqs {
+			n += c - 1
+		}
+	}
+	return n
+}
+
+// checkNoSkips fails if, for a key, an output follows seq s with a seq
+// greater than s+1: per-key order allows repeats (a replay after a crash or
+// rebalance restarts from an earlier seq) but never a jump forward.
+func checkNoSkips(t testing.TB, msgs []seqMsg) {
+	t.Helper()
+	last := map[string]int{}
+	for _, m := range msgs {
+		if m.Seq > last[m.Key]+1 {
+			t.Fatalf("key %s: output %d right after %d (skipped ahead)", m.Key, m.Seq, last[m.Key])
+		}
+		last[m.Key] = m.Seq
+	}
+}
+
+// waitCommitted waits until the group's committed offsets of topic equal
+// want for every partition in want.
+func waitCommitted(t testing.TB, adm *kadm.Client, group, topic string, want map[int32]int64, timeout time.Duration) {
+	t.Helper()
+	var got map[int32]int64
+	deadline := time.Now().Add(timeout)
+	for {
+		got = committed(t, adm, group, topic)
+		ok := true
+		for p, w := range want {
+			if got[p] != w {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("committed offsets of %s: %v, want %v (after %s)", topic, got, want, timeout)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+}
+
+// writeLog records, per partition of one table topic, which owner wrote to
+// the table's storage, in the order the writes happened.
+type writeLog struct {
+	topic string
+	mu    sync.Mutex
+	log   map[int32][]string
+}
+
+func newWriteLog(topic string) *writeLog {
+	return &writeLog{topic: topic, log: map[int32][]string{}}
+}
+
+// builder wraps base so that Set and Delete of the logged topic's storages
+// are recorded as writes of owner.
+func (w *writeLog) builder(owner string, base storage.Builder) storage.Builder {
+	return func(topic string, partition int32) (storage.Storage, error) {
+		st, err := base(topic, partition)
+		if err != nil || topic != w.topic {
+			return st, err
+		}
+		return &recordingStorage{Storage: st, log: w, owner: owner, partition: partition}, nil
+	}
+}
+
+func (w *writeLog) add(partition int32, owner string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.log[partition] = append(w.log[partition], owner)
+}
+
+// runs returns, per partition, the owners of the writes with repeats
+// collapsed: "A B" means A wrote, then B wrote.
+func (w *writeLog) runs() map[int32][]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[int32][]string{}
+	for p, owners := range w.log {
+		var r []string
+		for _, o := range owners {
+			if len(r) == 0 || r[len(r)-1] != o {
+				r = append(r, o)
+			}
+		}
+		out[p] = r
+	}
+	return out
+}
+
+type recordingStorage struct {
+	storage.Storage
+	log       *writeLog
+	owner     string
+	partition int32
+}
+
+func (s *recordingStorage) Set(key string, value []byte) error {
+	s.log.add(s.partition, s.owner)
+	return s.Storage.Set(key, value)
+}
+
+func (s *recordingStorage) Delete(key string) error {
+	s.log.add(s.partition, s.owner)
+	return s.Storage.Delete(key)
+}
+
+// consumeToEnd reads topic from the start up to its current end offsets.
+func consumeToEnd(t testing.TB, s broker.Settings, adm *kadm.Client, topic string, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	ends := endOffsets(t, adm, topic)
+	total := 0
+	for _, end := range ends {
+		total += int(end)
+	}
+	if total == 0 {
+		return nil
+	}
+	return consumeAll(t, s, topic, total, timeout)
+}

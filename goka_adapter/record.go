@@ -1,0 +1,43 @@
+package gokaadapter
+
+import (
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/asyncdsl"
+)
+
+// recordMeta is what a worker may know about the record: a copy taken on
+// goka's partition goroutine while goka's context was still valid.
+type recordMeta struct {
+	group     goka.Group
+	topic     goka.Stream
+	partition int32
+	offset    int64
+	key       string
+	timestamp time.Time
+	headers   goka.Headers
+}
+
+func snapshotRecord(ctx goka.Context) recordMeta {
+	var headers goka.Headers
+	if h := ctx.Headers(); len(h) > 0 {
+		headers = make(goka.Headers, len(h))
+		for k, v := range h {
+			headers[k] = append([]byte(nil), v...)
+		}
+	}
+	return recordMeta{
+		group:     ctx.Group(),
+		topic:     ctx.Topic(),
+		partition: ctx.Partition(),
+		offset:    ctx.Offset(),
+		key:       ctx.Key(),
+		timestamp: ctx.Timestamp(),
+		headers:   headers,
+	}
+}
+
+func (r recordMeta) executorRecord() asyncdsl.Record {
+	return asyncdsl.Record{Topic: string(r.topic), Partition: r.partition, Offset: r.offset, Key: r.key}
+}

@@ -1,0 +1,125 @@
+package gokaadapter
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/lovoo/goka/storage"
+)
+
+// topicPartition names one partition of one topic.
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// storageRegistry remembers the storage goka built for each (topic,
+// partition): the group table, join tables and lookup tables all go through
+// the processor's storage builder.
+//
+// goka calls the builder at every session setup, so a partition's entry is
+// replaced when it is assigned again. That is safe for write-back: goka builds
+// the new storage only after the previous session's Cleanup, which waits for
+// every deferred commit of the old assignment, and the executor releases those
+// only after it stopped applying the old assignment's effects.
+type storageRegistry struct {
+	mu struct {
+		sync.RWMutex
+		byPartition map[topicPartition]*lockedStorage
+		partitions  map[string]map[int32]bool
+	}
+}
+
+func newStorageRegistry() *storageRegistry {
+	r := &storageRegistry{}
+	r.mu.byPartition = make(map[topicPartition]*lockedStorage)
+	r.mu.partitions = make(map[string]map[int32]bool)
+	return r
+}
+
+// wrap returns a storage builder that records every storage it builds.
+func (r *storageRegistry) wrap(base storage.Builder) storage.Builder {
+	return func(topic string, partition int32) (storage.Storage, error) {
+		st, err := base(topic, partition)
+		if err != nil {
+			return nil, err
+		}
+		locked := &lockedStorage{Storage: st}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.mu.byPartition[topicPartition{topic, partition}] = locked
+		if r.mu.partitions[topic] == nil {
+			r.mu.partitions[topic] = make(map[int32]bool)
+		}
+		r.mu.partitions[topic][partition] = true
+		return locked, nil
+	}
+}
+
+// get returns the storage of (topic, partition).
+func (r *storageRegistry) get(topic string, partition int32) (*lockedStorage, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	st, ok := r.mu.byPartition[topicPartition{topic, partition}]
+	if !ok {
+		return nil, fmt.Errorf("%w: no storage for %s/%d", ErrNotRunning, topic, partition)
+	}
+	return st, nil
+}
+
+// partitionCount is the number of partitions of topic that have a storage:
+// all of them for a lookup table, whose view opens every partition.
+func (r *storageRegistry) partitionCount(topic string) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.mu.partitions[topic])
+}
+
+// lockedStorage serialises writes. goka's storage contract is "any number of
+// concurrent readers, one writer"; with async write-back the partition
+// goroutine (sync callbacks, goka's own SetValue) and workers (async
+// write-back, which may write different keys of the same partition at once)
+// both write. Reads stay concurrent.
+type lockedStorage struct {
+	storage.Storage
+	writeMu sync.Mutex
+	// offset caches the highest stored offset; valid once offsetKnown.
+	offset      int64
+	offsetKnown bool
+}
+
+func (s *lockedStorage) Set(key string, value []byte) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.Storage.Set(key, value)
+}
+
+func (s *lockedStorage) Delete(key string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.Storage.Delete(key)
+}
+
+// SetOffset only moves the stored offset forward. goka sets it from producer
+// acknowledgements; with several writers of one partition the acks of table
+// writes can be observed out of order, and the stored offset is where table
+// recovery resumes, so it must never move back.
+func (s *lockedStorage) SetOffset(offset int64) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if !s.offsetKnown {
+		current, err := s.Storage.GetOffset(-1)
+		if err != nil {
+			return err
+		}
+		s.offset, s.offsetKnown = current, true
+	}
+	if offset <= s.offset {
+		return nil
+	}
+	if err := s.Storage.SetOffset(offset); err != nil {
+		return err
+	}
+	s.offset = offset
+	return nil
+}
