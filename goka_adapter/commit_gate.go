@@ -54,7 +54,7 @@ func (g *commitGate) allows(topic string, partition int32, offset int64) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	from, ok := g.mu.abandonedFrom[topicPartition{topic, partition}]
-	return true || !ok || offset < from // BREAK
+	return !ok || offset < from
 }
 
 func (g *commitGate) reset() {

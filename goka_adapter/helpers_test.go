@@ -61,31 +61,38 @@ func adapterFor(t testing.TB, s broker.Settings, opts ...gokaadapter.Option) *go
 type running struct {
 	proc   *gokaadapter.Processor
 	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
+	done   chan struct{} // closed when Run returned; err is set then
 	err    error
 }
 
 // stop cancels the processor and waits for Run to return.
 func (r *running) stop(t testing.TB) error {
 	t.Helper()
-	r.once.Do(func() {
-		r.cancel()
-		select {
-		case r.err = <-r.done:
-		case <-time.After(90 * time.Second):
-			t.Fatalf("processor did not stop within 90s")
-		}
-	})
-	return r.err
+	r.cancel()
+	return r.wait(t, 90*time.Second)
+}
+
+// wait waits for Run to return, without cancelling it.
+func (r *running) wait(t testing.TB, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-r.done:
+		return r.err
+	case <-time.After(timeout):
+		t.Fatalf("processor did not stop within %s", timeout)
+		return nil
+	}
 }
 
 // run starts proc and waits until it is ready.
 func run(t testing.TB, proc *gokaadapter.Processor) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{proc: proc, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- proc.Run(ctx) }()
+	r := &running{proc: proc, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		r.err = proc.Run(ctx)
+	}()
 	t.Cleanup(func() { _ = r.stop(t) })
 	readyCtx, readyCancel := context.WithTimeout(ctx, 60*time.Second)
 	defer readyCancel()
@@ -251,52 +258,6 @@ func decodeSeqs(t testing.TB, recs []*kgo.Record) []seqMsg {
 	return out
 }
 
-// outputTail follows a topic from its start in the background and collects
-// its records, so that a test can wait for a condition over everything seen
-// so far without knowing how many records (duplicates included) will come.
-type outputTail struct {
-	mu   sync.Mutex
-	recs []*kgo.Record
-	err  error
-}
-
-func tailTopic(t testing.TB, s broker.Settings, topic string) *outputTail {
-	t.Helper()
-	cl := kgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithCancel(context.Background())
-	o := &outputTail{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			fs := cl.PollFetches(ctx)
-			o.mu.Lock()
-			fs.EachError(func(_ string, _ int32, err error) {
-				if ctx.Err() == nil && o.err == nil {
-					o.err = err
-				}
-			})
-			o.recs = append(o.recs, fs.Records()...)
-			o.mu.Unlock()
-		}
-	}()
-	// Registered after kgoClient's Cleanup, so it runs first: the poller
-	// stops before its client closes.
-	t.Cleanup(func() { cancel(); <-done })
-	return o
-}
-
-// snapshot returns the records seen so far.
-func (o *outputTail) snapshot(t testing.TB) []*kgo.Record {
-	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.err != nil {
-		t.Fatalf("tailing: %v", o.err)
-	}
-	return append([]*kgo.Record(nil), o.recs...)
-}
-
 // seqSet counts, per key and sequence number, how often a seqMsg was seen.
 type seqSet map[string]map[int]int
 
@@ -378,16 +339,31 @@ func waitCommitted(t testing.TB, adm *kadm.Client, group, topic string, want map
 	}
 }
 
-// writeLog records, per partition of one table topic, which owner wrote to
-// the table's storage, in the order the writes happened.
+// writeLog records the writes to the storages of one table topic, per
+// partition, with the owner (processor) and the storage instance that made
+// them. goka builds a partition's storage at every session setup that
+// assigns the partition, after the previous session released it, so the
+// instances of a partition are its ownership periods in order. A write to an
+// instance after a newer instance of the partition was built is a write by
+// an owner that had already handed the partition over: two owners at once.
 type writeLog struct {
 	topic string
-	mu    sync.Mutex
-	log   map[int32][]string
+	mu    struct {
+		sync.Mutex
+		instances  int           // instances built so far
+		latest     map[int32]int // newest instance by partition
+		built      map[int32]int // instances by partition
+		owners     map[int32][]string
+		violations []string
+	}
 }
 
 func newWriteLog(topic string) *writeLog {
-	return &writeLog{topic: topic, log: map[int32][]string{}}
+	w := &writeLog{topic: topic}
+	w.mu.latest = map[int32]int{}
+	w.mu.built = map[int32]int{}
+	w.mu.owners = map[int32][]string{}
+	return w
 }
 
 // builder wraps base so that Set and Delete of the logged topic's storages
@@ -398,14 +374,43 @@ func (w *writeLog) builder(owner string, base storage.Builder) storage.Builder {
 		if err != nil || topic != w.topic {
 			return st, err
 		}
-		return &recordingStorage{Storage: st, log: w, owner: owner, partition: partition}, nil
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.mu.instances++
+		w.mu.latest[partition] = w.mu.instances
+		w.mu.built[partition]++
+		return &recordingStorage{Storage: st, log: w, owner: owner, instance: w.mu.instances, partition: partition}, nil
 	}
 }
 
-func (w *writeLog) add(partition int32, owner string) {
+func (w *writeLog) add(s *recordingStorage, key string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.log[partition] = append(w.log[partition], owner)
+	w.mu.owners[s.partition] = append(w.mu.owners[s.partition], s.owner)
+	if latest := w.mu.latest[s.partition]; latest != s.instance && len(w.mu.violations) < 10 {
+		w.mu.violations = append(w.mu.violations, fmt.Sprintf(
+			"partition %d: %s wrote key %s to its storage #%d after storage #%d of the partition was built",
+			s.partition, s.owner, key, s.instance, latest))
+	}
+}
+
+// sessions returns the most storage instances built for one partition: the
+// most sessions that owned it.
+func (w *writeLog) sessions() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, b := range w.mu.built {
+		n = max(n, b)
+	}
+	return n
+}
+
+// violations returns the writes made by an owner after it handed over.
+func (w *writeLog) violations() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.mu.violations...)
 }
 
 // runs returns, per partition, the owners of the writes with repeats
@@ -414,7 +419,7 @@ func (w *writeLog) runs() map[int32][]string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := map[int32][]string{}
-	for p, owners := range w.log {
+	for p, owners := range w.mu.owners {
 		var r []string
 		for _, o := range owners {
 			if len(r) == 0 || r[len(r)-1] != o {
@@ -430,16 +435,17 @@ type recordingStorage struct {
 	storage.Storage
 	log       *writeLog
 	owner     string
+	instance  int
 	partition int32
 }
 
 func (s *recordingStorage) Set(key string, value []byte) error {
-	s.log.add(s.partition, s.owner)
+	s.log.add(s, key)
 	return s.Storage.Set(key, value)
 }
 
 func (s *recordingStorage) Delete(key string) error {
-	s.log.add(s.partition, s.owner)
+	s.log.add(s, key)
 	return s.Storage.Delete(key)
 }
 

@@ -33,10 +33,21 @@ type proxyContext struct {
 	effects *effects
 }
 
-// failure is the panic value of proxyContext.Fail.
-type failure struct{ err error }
+// failure is the panic value of proxyContext.Fail and of misuse.
+type failure struct {
+	err       error
+	permanent bool
+}
 
 // runCallback runs cb with the proxy and converts panics into errors.
+//
+// What is retried: a goka callback has no error result, so ctx.Fail is how
+// it reports a failed remote call, and such failures are retried (with the
+// executor's backoff) unless the error is marked asyncdsl.Permanent. Misuse
+// of the context (emitting to an undeclared topic, state without
+// goka.Persist, an encoding error, ...) fails permanently, as retrying
+// cannot fix it; so do panics, which are bugs. Either way the error policy
+// decides what happens once retries are spent.
 func (p *proxyContext) runCallback(cb goka.ProcessCallback, msg any) (err error) {
 	defer func() {
 		r := recover()
@@ -44,7 +55,10 @@ func (p *proxyContext) runCallback(cb goka.ProcessCallback, msg any) (err error)
 			return
 		}
 		if f, ok := r.(failure); ok {
-			err = asyncdsl.Permanent(&FailError{Err: f.err})
+			err = &FailError{Err: f.err}
+			if f.permanent {
+				err = asyncdsl.Permanent(err)
+			}
 			return
 		}
 		err = asyncdsl.Permanent(&asyncdsl.PanicError{Value: r, Stack: debug.Stack()})
@@ -62,24 +76,34 @@ func (p *proxyContext) Timestamp() time.Time     { return p.rec.timestamp }
 func (p *proxyContext) Headers() goka.Headers    { return p.rec.headers }
 func (p *proxyContext) Context() context.Context { return p.ctx }
 
-// Fail stops the callback. The record's error goes to the error policy; it is
-// not retried.
-func (p *proxyContext) Fail(err error) { panic(failure{err: err}) }
+// Fail stops the callback. The attempt fails with err: it is retried unless
+// err is marked asyncdsl.Permanent, then the error policy applies.
+func (p *proxyContext) Fail(err error) {
+	panic(failure{err: err, permanent: asyncdsl.IsPermanent(err)})
+}
 
-func (p *proxyContext) failf(format string, args ...any) {
-	p.Fail(fmt.Errorf(format, args...))
+// misuse stops the callback with an error that retrying cannot fix.
+func (p *proxyContext) misuse(err error) { panic(failure{err: err, permanent: true}) }
+
+func (p *proxyContext) misusef(format string, args ...any) {
+	p.misuse(fmt.Errorf(format, args...))
+}
+
+// transientf stops the callback with an error that a retry may not see.
+func (p *proxyContext) transientf(format string, args ...any) {
+	panic(failure{err: fmt.Errorf(format, args...)})
 }
 
 func (p *proxyContext) rejectOptions(options []goka.ContextOption) {
 	if len(options) > 0 {
-		p.Fail(ErrContextOption)
+		p.misuse(ErrContextOption)
 	}
 }
 
 func (p *proxyContext) tableCodec() (string, goka.Codec) {
 	t := p.graph.GroupTable()
 	if t == nil {
-		p.Fail(ErrStateless)
+		p.misuse(ErrStateless)
 	}
 	return t.Topic(), t.Codec()
 }
@@ -90,11 +114,11 @@ func (p *proxyContext) Value() any {
 	if !found {
 		st, err := p.adapter.storages.get(topic, p.rec.partition)
 		if err != nil {
-			p.Fail(err)
+			p.transientf("%w", err)
 		}
 		data, err = st.Get(p.rec.key)
 		if err != nil {
-			p.failf("gokaadapter: reading key %q of %s/%d: %w", p.rec.key, topic, p.rec.partition, err)
+			p.transientf("gokaadapter: reading key %q of %s/%d: %w", p.rec.key, topic, p.rec.partition, err)
 		}
 	}
 	if data == nil {
@@ -102,7 +126,7 @@ func (p *proxyContext) Value() any {
 	}
 	v, err := codec.Decode(data)
 	if err != nil {
-		p.failf("gokaadapter: decoding key %q of %s: %w", p.rec.key, topic, err)
+		p.misusef("gokaadapter: decoding key %q of %s: %w", p.rec.key, topic, err)
 	}
 	return v
 }
@@ -111,11 +135,11 @@ func (p *proxyContext) SetValue(value any, options ...goka.ContextOption) {
 	p.rejectOptions(options)
 	topic, codec := p.tableCodec()
 	if value == nil {
-		p.Fail(errors.New("gokaadapter: cannot set nil as value"))
+		p.misuse(errors.New("gokaadapter: cannot set nil as value"))
 	}
 	data, err := codec.Encode(value)
 	if err != nil {
-		p.failf("gokaadapter: encoding value for table %s: %w", topic, err)
+		p.misusef("gokaadapter: encoding value for table %s: %w", topic, err)
 	}
 	p.effects.add(effect{kind: effectSet, topic: topic, key: p.rec.key, value: data})
 }
@@ -135,21 +159,21 @@ func (p *proxyContext) emit(topic goka.Stream, key string, value any, headers go
 	group := string(p.rec.group)
 	switch {
 	case topic == "":
-		p.Fail(errors.New("gokaadapter: cannot emit to empty topic"))
+		p.misuse(errors.New("gokaadapter: cannot emit to empty topic"))
 	case p.graph.LoopStream() != nil && string(topic) == p.graph.LoopStream().Topic():
-		p.Fail(errors.New("gokaadapter: cannot emit to loop topic (use Loopback instead)"))
+		p.misuse(errors.New("gokaadapter: cannot emit to loop topic (use Loopback instead)"))
 	case p.graph.GroupTable() != nil && string(topic) == p.graph.GroupTable().Topic(), string(topic) == group+"-table":
-		p.Fail(errors.New("gokaadapter: cannot emit to table topic (use SetValue instead)"))
+		p.misuse(errors.New("gokaadapter: cannot emit to table topic (use SetValue instead)"))
 	}
 	codec := edgeCodec(p.graph.OutputStreams(), string(topic))
 	if codec == nil {
-		p.failf("gokaadapter: topic %s is not configured for output; did you specify goka.Output(..) when defining the processor?", topic)
+		p.misusef("gokaadapter: topic %s is not configured for output; did you specify goka.Output(..) when defining the processor?", topic)
 	}
 	var data []byte
 	if value != nil {
 		var err error
 		if data, err = codec.Encode(value); err != nil {
-			p.failf("gokaadapter: encoding message for topic %s: %w", topic, err)
+			p.misusef("gokaadapter: encoding message for topic %s: %w", topic, err)
 		}
 	}
 	p.effects.add(effect{kind: effectEmit, topic: string(topic), key: key, value: data, headers: headers})
@@ -159,11 +183,11 @@ func (p *proxyContext) Loopback(key string, value any, options ...goka.ContextOp
 	p.rejectOptions(options)
 	loop := p.graph.LoopStream()
 	if loop == nil {
-		p.Fail(errors.New("gokaadapter: no loop topic configured"))
+		p.misuse(errors.New("gokaadapter: no loop topic configured"))
 	}
 	data, err := loop.Codec().Encode(value)
 	if err != nil {
-		p.failf("gokaadapter: encoding loopback message for key %s: %w", key, err)
+		p.misusef("gokaadapter: encoding loopback message for key %s: %w", key, err)
 	}
 	p.effects.add(effect{kind: effectEmit, topic: loop.Topic(), key: key, value: data})
 }
@@ -171,7 +195,7 @@ func (p *proxyContext) Loopback(key string, value any, options ...goka.ContextOp
 func (p *proxyContext) Join(topic goka.Table) any {
 	codec := edgeCodec(p.graph.JointTables(), string(topic))
 	if codec == nil {
-		p.failf("gokaadapter: table %s not subscribed", topic)
+		p.misusef("gokaadapter: table %s not subscribed", topic)
 	}
 	return p.readTable(string(topic), p.rec.partition, p.rec.key, codec)
 }
@@ -179,11 +203,11 @@ func (p *proxyContext) Join(topic goka.Table) any {
 func (p *proxyContext) Lookup(topic goka.Table, key string) any {
 	codec := edgeCodec(p.graph.LookupTables(), string(topic))
 	if codec == nil {
-		p.failf("gokaadapter: topic %s not subscribed", topic)
+		p.misusef("gokaadapter: topic %s not subscribed", topic)
 	}
 	n := p.adapter.storages.partitionCount(string(topic))
 	if n == 0 {
-		p.Fail(fmt.Errorf("%w: lookup table %s has no partitions yet", ErrNotRunning, topic))
+		p.transientf("%w: lookup table %s has no partitions yet", ErrNotRunning, topic)
 	}
 	return p.readTable(string(topic), keyPartition(p.adapter.cfg.hasher, key, n), key, codec)
 }
@@ -191,18 +215,18 @@ func (p *proxyContext) Lookup(topic goka.Table, key string) any {
 func (p *proxyContext) readTable(topic string, partition int32, key string, codec goka.Codec) any {
 	st, err := p.adapter.storages.get(topic, partition)
 	if err != nil {
-		p.Fail(err)
+		p.transientf("%w", err)
 	}
 	data, err := st.Get(key)
 	if err != nil {
-		p.failf("gokaadapter: getting key %s of table %s: %w", key, topic, err)
+		p.transientf("gokaadapter: getting key %s of table %s: %w", key, topic, err)
 	}
 	if data == nil {
 		return nil
 	}
 	v, err := codec.Decode(data)
 	if err != nil {
-		p.failf("gokaadapter: decoding key %s of table %s: %w", key, topic, err)
+		p.misusef("gokaadapter: decoding key %s of table %s: %w", key, topic, err)
 	}
 	return v
 }

@@ -175,3 +175,43 @@ func TestTesterDeadLetterAfterRetries(t *testing.T) {
 		t.Fatalf("poison record ran %d times, want 1 (panics are not retried)", attempts)
 	}
 }
+
+// ctx.Fail is how a goka callback reports a failed remote call: it is
+// retried, unless the error is marked asyncdsl.Permanent.
+func TestTesterFailIsRetriedUnlessPermanent(t *testing.T) {
+	tt := tester.New(t)
+	attempts := map[string]int{}
+	cb := func(ctx goka.Context, msg any) {
+		attempts[ctx.Key()]++ // the deterministic mode runs one record at a time
+		switch {
+		case msg.(string) == "flaky" && attempts[ctx.Key()] < 3:
+			ctx.Fail(errors.New("remote call failed"))
+		case msg.(string) == "permanent":
+			ctx.Fail(asyncdsl.Permanent(errors.New("remote says: invalid order")))
+		}
+		ctx.Emit("out", ctx.Key(), msg)
+	}
+	startTesterProcessor(t, tt, func(a *gokaadapter.Adapter) *goka.GroupGraph {
+		return goka.DefineGroup("tester-retry",
+			goka.Input("in", new(codec.String), a.Async(cb)),
+			goka.Output("out", new(codec.String)),
+		)
+	}, gokaadapter.WithExecutor(
+		asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError),
+		asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: 5, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}),
+	))
+	out := tt.NewQueueTracker("out")
+	tt.Consume("in", "a", "flaky")
+	tt.Consume("in", "b", "permanent")
+
+	if attempts["a"] != 3 || attempts["b"] != 1 {
+		t.Fatalf("attempts %v, want a:3 (two failures, then success) b:1 (permanent)", attempts)
+	}
+	key, _, ok := out.Next()
+	if !ok || key != "a" {
+		t.Fatalf("first output %q (found %v), want a", key, ok)
+	}
+	if key, _, ok := out.Next(); ok {
+		t.Fatalf("unexpected output for %q: the permanent failure should be skipped", key)
+	}
+}
