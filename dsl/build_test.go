@@ -1,0 +1,118 @@
+package dsl_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/dsl"
+)
+
+func TestBuildErrors(t *testing.T) {
+	pool := dsl.NewPool("p")
+	tests := []struct {
+		name  string
+		build func(b *dsl.Builder)
+		want  error
+		where string // a substring the message must contain
+	}{
+		{"nil filter", func(b *dsl.Builder) {
+			dsl.From(b, "in", dsl.String()).Filter(nil).To("out", dsl.String())
+		}, dsl.ErrNilFunc, "step 1 (Filter)"},
+		{"nil map", func(b *dsl.Builder) {
+			dsl.MapValues[string, int64](dsl.From(b, "in", dsl.String()), nil)
+		}, dsl.ErrNilFunc, "step 1 (MapValues)"},
+		{"empty source topic", func(b *dsl.Builder) {
+			dsl.From(b, "", dsl.String())
+		}, dsl.ErrEmptyName, "step 0 (From)"},
+		{"empty sink topic", func(b *dsl.Builder) {
+			dsl.From(b, "in", dsl.String()).To("", dsl.String())
+		}, dsl.ErrEmptyName, "step 1 (To)"},
+		{"missing source codec", func(b *dsl.Builder) {
+			dsl.From[string](b, "in", nil)
+		}, dsl.ErrMissingCodec, "step 0 (From in)"},
+		{"missing sink codec", func(b *dsl.Builder) {
+			dsl.From(b, "in", dsl.String()).To("out", nil)
+		}, dsl.ErrMissingCodec, "step 1 (To out)"},
+		{"missing repartition codec", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			dsl.MapValues(in, func(_ string, v string) []byte { return []byte(v) }).
+				SelectKey(func(k string, _ []byte) string { return k }).GroupByKey().Count("n")
+		}, dsl.ErrMissingCodec, "step 3 (Count n)"},
+		{"missing reduce codec", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			dsl.MapValues(in, func(_ string, v string) int { return len(v) }).GroupByKey().Reduce("r", func(a, b int) int { return a + b })
+		}, dsl.ErrMissingCodec, "step 2 (Reduce r)"},
+		{"topic read twice", func(b *dsl.Builder) {
+			dsl.From(b, "in", dsl.String())
+			dsl.From(b, "in", dsl.String())
+		}, dsl.ErrNameClash, "already read at step 0"},
+		{"table declared twice", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			in.GroupByKey().Count("c")
+			in.GroupByKey().Count("c")
+		}, dsl.ErrNameClash, "step 2 (Count c)"},
+		{"sink writes an internal topic", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			in.GroupByKey().Count("c")
+			in.To("app-c-table", dsl.String())
+		}, dsl.ErrNameClash, "app-c-table"},
+		{"async without pool", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			dsl.ProcessValues(in, func(*dsl.ValuesContext[string], string, string) error { return nil }).Async(nil)
+		}, dsl.ErrAsync, "step 1 (ProcessValues)"},
+		{"async twice", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			p := dsl.ProcessValues(in, func(*dsl.ValuesContext[string], string, string) error { return nil })
+			p.Async(pool)
+			p.Async(pool)
+		}, dsl.ErrAsync, "twice"},
+		{"async with invalid options", func(b *dsl.Builder) {
+			in := dsl.From(b, "in", dsl.String())
+			dsl.ProcessValues(in, func(*dsl.ValuesContext[string], string, string) error { return nil }).Async(pool, asyncdsl.WithWorkers(-1))
+		}, dsl.ErrAsync, `pool "p"`},
+		{"store of two groups", func(b *dsl.Builder) {
+			st := dsl.NewStore(b, "s", dsl.Int64())
+			f := func(*dsl.ValuesContext[string], string, string) error { return nil }
+			dsl.ProcessValues(dsl.From(b, "a", dsl.String()), f, dsl.WithStore(st))
+			dsl.ProcessValues(dsl.From(b, "b", dsl.String()), f, dsl.WithStore(st))
+		}, dsl.ErrNameClash, "step 3 (ProcessValues s)"},
+		{"stream of another builder", func(b *dsl.Builder) {
+			other := dsl.NewBuilder("other")
+			dsl.Merge(dsl.From(b, "in", dsl.String()), dsl.From(other, "x", dsl.String()))
+		}, dsl.ErrForeignStream, "Merge"},
+		{"no source", func(b *dsl.Builder) {}, dsl.ErrEmptyTopology, "reads no topic"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := dsl.NewBuilder("app")
+			tc.build(b)
+			topo, err := b.Build()
+			if err == nil {
+				t.Fatalf("Build succeeded:\n%s", topo.Describe())
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("error %q does not wrap %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.where) {
+				t.Fatalf("error %q does not say %q", err, tc.where)
+			}
+			var be *dsl.BuildError
+			if tc.want != dsl.ErrEmptyTopology && !errors.As(err, &be) {
+				t.Fatalf("error %q is not a *BuildError", err)
+			}
+		})
+	}
+}
+
+func TestBuildTwice(t *testing.T) {
+	b := dsl.NewBuilder("app")
+	dsl.From(b, "in", dsl.String()).To("out", dsl.String())
+	if _, err := b.Build(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Build(); !errors.Is(err, dsl.ErrBuilt) {
+		t.Fatalf("second Build: %v", err)
+	}
+}

@@ -1,0 +1,140 @@
+package dsl_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka/storage"
+	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/dsl"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// The Example's pipeline, plus a join, runs end to end on the embedded
+// broker: three goka groups (async enrichment, count behind a repartition
+// topic, join with the count table), topics created by Run, a clean stop on
+// cancel.
+func TestEndToEndOnEmbeddedBroker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded broker")
+	}
+	cluster, err := broker.Start(broker.WithPartitions(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	s := cluster.Settings()
+
+	b := dsl.NewBuilder("e2e")
+	remote := dsl.NewPool("remote", asyncdsl.WithWorkers(16))
+	purchases := dsl.From(b, "purchases", dsl.JSON[Purchase]())
+	enriched := dsl.ProcessValues(purchases, func(c *dsl.ValuesContext[Enriched], _ string, p Purchase) error {
+		region, err := customerRegion(c.Context(), p.Customer)
+		if err != nil {
+			return err
+		}
+		c.Forward(Enriched{Purchase: p, Region: region})
+		return nil
+	}).Async(remote).WithCodec(dsl.JSON[Enriched]())
+	byCustomer := enriched.SelectKey(func(_ string, e Enriched) string { return e.Customer })
+	counts := byCustomer.GroupByKey().Count("counts")
+	counts.ToStream().To("counts-out", dsl.Int64())
+	dsl.Join(dsl.From(b, "visits", dsl.String()), counts, func(k, page string, n int64) string {
+		return fmt.Sprintf("%s:%d", page, n)
+	}).To("visits-out", dsl.String())
+
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(topo.Groups()); n != 3 {
+		t.Fatalf("%d groups, want 3:\n%s", n, topo.Describe())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run, err := topo.Start(ctx, dsl.OnCluster(s), dsl.WithStorage(storage.MemoryBuilder()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readyCtx, readyCancel := context.WithTimeout(ctx, 60*time.Second)
+	defer readyCancel()
+	if err := run.WaitReady(readyCtx); err != nil {
+		t.Fatal(err)
+	}
+
+	cl, err := kgo.NewClient(append(s.KgoOptions(),
+		kgo.ConsumeTopics("counts-out", "visits-out"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	const customers, perCustomer = 8, 5
+	var recs []*kgo.Record
+	for i := 0; i < customers*perCustomer; i++ {
+		p := Purchase{ID: "p" + strconv.Itoa(i), Customer: "c" + strconv.Itoa(i%customers)}
+		v, _ := json.Marshal(p)
+		recs = append(recs, &kgo.Record{Topic: "purchases", Key: []byte(p.ID), Value: v})
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	if err := cl.ProduceSync(pctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Per customer, counts arrive in order 1..perCustomer.
+	last := map[string]int64{}
+	done := func() bool {
+		for c := 0; c < customers; c++ {
+			if last["c"+strconv.Itoa(c)] != perCustomer {
+				return false
+			}
+		}
+		return true
+	}
+	deadline, dcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer dcancel()
+	visitSent := false
+	var visit string
+	for !done() || visit == "" {
+		fs := cl.PollFetches(deadline)
+		if deadline.Err() != nil {
+			t.Fatalf("timed out: counts %v, visit %q", last, visit)
+		}
+		fs.EachError(func(topic string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
+		for _, r := range fs.Records() {
+			switch r.Topic {
+			case "counts-out":
+				n, err := strconv.ParseInt(string(r.Value), 10, 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n != last[string(r.Key)]+1 {
+					t.Fatalf("customer %s: count %d after %d", r.Key, n, last[string(r.Key)])
+				}
+				last[string(r.Key)] = n
+			case "visits-out":
+				visit = string(r.Value)
+			}
+		}
+		if done() && !visitSent {
+			// The count table is complete: a visit of c3 joins with 5.
+			visitSent = true
+			if err := cl.ProduceSync(pctx, &kgo.Record{Topic: "visits", Key: []byte("c3"), Value: []byte("home")}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if want := fmt.Sprintf("home:%d", perCustomer); visit != want {
+		t.Fatalf("joined visit %q, want %q", visit, want)
+	}
+	cancel()
+	if err := run.Wait(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
