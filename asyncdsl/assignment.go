@@ -22,6 +22,7 @@ type tpKey struct {
 // share lanes (lanes are keyed by partition and key), so a new task of key K
 // waits until the old assignment's task of K has left the lane.
 type assignment struct {
+	e   *Executor // for the done callbacks of its tasks
 	tp  tpKey
 	ctx context.Context // the Ctx of its tasks; identity of the assignment
 
@@ -81,7 +82,7 @@ func (e *Executor) lookupLocked(tp tpKey, ctx context.Context) *assignment {
 // newAssignmentLocked starts the assignment of tp with Ctx ctx and its
 // watcher. The caller checked that the executor is not closed.
 func (e *Executor) newAssignmentLocked(tp tpKey, ctx context.Context) *assignment {
-	a := &assignment{tp: tp, ctx: ctx, createdTime: e.now()}
+	a := &assignment{e: e, tp: tp, ctx: ctx, createdTime: e.now()}
 	a.runCtx, a.cancel = context.WithCancel(ctx)
 	a.failedSeq.Store(noFailure)
 	// A previous assignment of tp, if any, keeps running until its own

@@ -6,6 +6,9 @@ import (
 	"time"
 )
 
+// DefaultStatsTopKeys is how many blocked keys Stats lists per partition.
+const DefaultStatsTopKeys = 10
+
 // Stats is a snapshot of the executor, for progress displays and
 // inspection ("why is my committed offset stuck?").
 type Stats struct {
@@ -21,35 +24,92 @@ type Stats struct {
 type PartitionStats struct {
 	Topic     string
 	Partition int32
-	// Pending counts the unreleased tasks of the assignment.
-	Pending int
+	// Pending counts the unreleased tasks of the assignment: Queued (waiting
+	// for their key or a worker), Running (attempts, or writes not yet
+	// acknowledged) and HeldBack (finished, waiting for an earlier offset of
+	// the assignment to finish before they are released).
+	Pending  int
+	Queued   int
+	Running  int
+	HeldBack int
 	// HeadOffset is the offset the watermark waits on, -1 if none; HeadKey,
 	// HeadAge (since its submission) and HeadAttempts describe that task.
 	HeadOffset   int64
 	HeadKey      string
 	HeadAge      time.Duration
 	HeadAttempts int
+	// TailOffset is the last offset submitted and not released, -1 if none.
+	// TailOffset-HeadOffset+1 is how many offsets the watermark holds back
+	// from the commit (the commit lag; gaps in offsets count too).
+	TailOffset int64
 	// LongestKeyQueue is the most unreleased tasks of one key in the
 	// partition (across the topics that share its lanes).
 	LongestKeyQueue int
+	// BlockedKeys lists the keys of the partition with at least one task
+	// waiting behind an earlier task of the same key, longest queue first,
+	// at most the number asked of StatsTopKeys. Lanes are shared by the
+	// topics of a partition, so co-partitioned assignments list the same
+	// keys.
+	BlockedKeys []KeyStats
 	// LastError is the last attempt error seen in the assignment, "" if
 	// none. Cancellation is not an error.
 	LastError string
 }
 
-// Stats returns a snapshot. Partitions are sorted by topic, then partition,
-// then age of the assignment. It takes the executor's lock for a time
-// proportional to the number of keys in flight: fine for a progress display
-// every second, not for every record.
-func (e *Executor) Stats() Stats {
+// KeyStats describes the lane of one key: its unreleased tasks and the task
+// at its head, which the others wait for.
+type KeyStats struct {
+	Key string
+	// Unreleased counts the key's submitted, unreleased tasks, the head
+	// included (what WithMaxQueuedPerKey bounds).
+	Unreleased int
+	// HeadTopic and HeadOffset name the task the key waits on (-1 if every
+	// task of the key is finished and only waits for its release); HeadState
+	// is "waiting for a worker", "running" or "awaiting ack"; HeadAge is the
+	// time since its submission, and HeadAttempts its attempts so far.
+	HeadTopic    string
+	HeadOffset   int64
+	HeadState    string
+	HeadAge      time.Duration
+	HeadAttempts int
+}
+
+// Stats returns a snapshot with at most DefaultStatsTopKeys blocked keys per
+// partition. See StatsTopKeys.
+func (e *Executor) Stats() Stats { return e.StatsTopKeys(DefaultStatsTopKeys) }
+
+// StatsTopKeys returns a snapshot listing at most topKeys blocked keys per
+// partition (none if topKeys <= 0). Partitions are sorted by topic, then
+// partition, then age of the assignment. It takes the executor's lock for a
+// time proportional to the number of keys and records in flight: fine for a
+// progress display or a metrics collection every second, not for every
+// record.
+func (e *Executor) StatsTopKeys(topKeys int) Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	now := e.now()
 	s := Stats{Pending: e.mu.pending, Running: e.mu.running, Queued: e.mu.queued}
 	longest := make(map[int32]int)
+	blocked := make(map[int32][]*lane)
 	for k, l := range e.mu.lanes {
 		longest[k.partition] = max(longest[k.partition], l.count)
+		if topKeys > 0 && l.count > 1 {
+			blocked[k.partition] = append(blocked[k.partition], l)
+		}
 	}
-	now := e.now()
+	keys := make(map[int32][]KeyStats, len(blocked))
+	for p, ls := range blocked {
+		slices.SortFunc(ls, func(x, y *lane) int {
+			return cmp.Or(cmp.Compare(y.count, x.count), cmp.Compare(x.key.key, y.key.key))
+		})
+		ls = ls[:min(len(ls), topKeys)]
+		ks := make([]KeyStats, len(ls))
+		for i, l := range ls {
+			ks[i] = laneStats(l, now)
+		}
+		keys[p] = ks
+	}
+
 	type entry struct {
 		p       PartitionStats
 		created int64
@@ -61,13 +121,28 @@ func (e *Executor) Stats() Stats {
 			Partition:       a.tp.partition,
 			Pending:         a.pending,
 			HeadOffset:      -1,
+			TailOffset:      -1,
 			LongestKeyQueue: longest[a.tp.partition],
+			BlockedKeys:     keys[a.tp.partition],
 		}
 		if h := a.wmHead; h != nil {
 			p.HeadOffset = h.Offset
 			p.HeadKey = h.Key
 			p.HeadAge = nanos(now - h.submitted)
 			p.HeadAttempts = int(h.attempts.Load())
+		}
+		if t := a.wmTail; t != nil {
+			p.TailOffset = t.Offset
+		}
+		for t := a.wmHead; t != nil; t = t.wmNext {
+			switch t.state {
+			case stateQueued, stateReady:
+				p.Queued++
+			case stateRunning, stateAwaitingAck:
+				p.Running++
+			default:
+				p.HeldBack++
+			}
 		}
 		if a.lastErr != nil {
 			p.LastError = a.lastErr.Error()
@@ -86,4 +161,26 @@ func (e *Executor) Stats() Stats {
 		s.Partitions[i] = entries[i].p
 	}
 	return s
+}
+
+// laneStats describes lane l. e.mu must be held.
+func laneStats(l *lane, now int64) KeyStats {
+	k := KeyStats{Key: l.key.key, Unreleased: l.count, HeadOffset: -1}
+	if h := l.head; h != nil {
+		k.HeadTopic = h.Topic
+		k.HeadOffset = h.Offset
+		k.HeadAge = nanos(now - h.submitted)
+		k.HeadAttempts = int(h.attempts.Load())
+		switch h.state {
+		case stateQueued, stateReady:
+			k.HeadState = "waiting for a worker"
+		case stateRunning:
+			k.HeadState = "running"
+		case stateAwaitingAck:
+			k.HeadState = "awaiting ack"
+		default:
+			k.HeadState = "finished"
+		}
+	}
+	return k
 }

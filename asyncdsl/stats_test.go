@@ -42,6 +42,21 @@ func TestStats(t *testing.T) {
 	if u := st.Partitions[1]; u.Topic != "u" || u.HeadOffset != 0 || u.HeadAttempts != 0 || u.LongestKeyQueue != 4 {
 		t.Errorf("u/3 stats %+v", u)
 	}
+	if p.Queued != 2 || p.Running != 1 || p.HeldBack != 0 || p.TailOffset != 12 {
+		t.Errorf("t/3 queued %d, running %d, held back %d, tail %d; want 2, 1, 0, 12", p.Queued, p.Running, p.HeldBack, p.TailOffset)
+	}
+	want := KeyStats{Key: "hot", Unreleased: 4, HeadTopic: "t", HeadOffset: 10, HeadState: "running", HeadAttempts: 1}
+	if len(p.BlockedKeys) != 1 {
+		t.Fatalf("t/3 blocked keys %+v, want one", p.BlockedKeys)
+	}
+	if got := p.BlockedKeys[0]; got.HeadAge <= 0 {
+		t.Errorf("blocked key head age %s", got.HeadAge)
+	} else if got.HeadAge = 0; got != want {
+		t.Errorf("blocked key %+v, want %+v", got, want)
+	}
+	if n := len(e.StatsTopKeys(0).Partitions[0].BlockedKeys); n != 0 {
+		t.Errorf("StatsTopKeys(0) listed %d blocked keys", n)
+	}
 	close(hold)
 	drain(t, e)
 	if st := e.Stats(); st.Pending != 0 || st.Running != 0 || st.Queued != 0 {

@@ -73,7 +73,7 @@ func (e *Executor) Submit(ctx context.Context, t Task) error {
 		return context.Canceled
 	}
 
-	it := &task{Task: t, e: e, asg: a, submitted: e.now()}
+	it := &task{Task: t, asg: a, submitted: e.now()}
 	it.lane = e.laneLocked(lk)
 	it.lane.count++
 	e.mu.pending++

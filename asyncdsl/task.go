@@ -8,6 +8,12 @@ type Record struct {
 	Partition int32
 	Offset    int64
 	Key       string
+
+	// Tag is an opaque value of the submitter, handed back unchanged to
+	// every hook that receives the record (package tracing keeps the
+	// record's span there). The executor never reads it. It is not part of
+	// the record's identity; nil unless the submitter sets it.
+	Tag any
 }
 
 // Apply makes the effects of a successful attempt visible and starts their

@@ -42,9 +42,11 @@ const noFailure = math.MaxUint64
 // per Submit and never reused: stale pointers to it (in the ready queue, in
 // a done callback held by user code) stay harmless because its state only
 // moves forward.
+//
+// Field order keeps the struct at 256 bytes, one allocation size class; the
+// small fields are grouped so that they share words.
 type task struct {
 	Task
-	e    *Executor
 	asg  *assignment
 	lane *lane
 	seq  uint64 // position in the assignment, from 1
@@ -55,8 +57,9 @@ type task struct {
 	inLane     bool
 	inFlight   bool // counted in asg.inFlight
 	state      state
-	status     Status // set when finished
-	err        error  // set when finished
+	doneOnce   atomic.Bool // not guarded: atomic, part of the Apply handshake below
+	status     Status      // set when finished
+	err        error       // set when finished
 
 	// Timestamps (e.now()): submitted always, the others only if hooks need
 	// them. submitted is written before the task is published.
@@ -69,7 +72,6 @@ type task struct {
 	// finishes with; the worker writes them before calling Apply. writeErr
 	// is written by the first done call before it moves ack.
 	ack      atomic.Uint32
-	doneOnce atomic.Bool
 	okStatus Status
 	okErr    error
 	writeErr error

@@ -274,7 +274,7 @@ func (t *task) done(err error) {
 		return
 	}
 	// ack is ackWaiting: reportLocked has run (it moved ack under e.mu).
-	e := t.e
+	e := t.asg.e
 	e.mu.Lock()
 	if t.state != stateFinished {
 		res := t.writeResult()

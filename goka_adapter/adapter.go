@@ -9,6 +9,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Adapter runs wrapped goka callbacks of one processor on an executor.
@@ -30,6 +31,9 @@ type Adapter struct {
 	mu struct {
 		sync.Mutex
 		graph *goka.GroupGraph // set once by NewProcessor
+		// metrics is the registration of the executor's gauges, set by
+		// NewProcessor when tracing is on, undone by Close.
+		metrics metric.Registration
 	}
 	closeOnce sync.Once
 	closeErr  error
@@ -54,7 +58,11 @@ func New(opts ...Option) (*Adapter, error) {
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
 	}
-	exec, err := asyncdsl.New(cfg.executor...)
+	execOpts := cfg.executor
+	if cfg.tracing != nil {
+		execOpts = append(execOpts[:len(execOpts):len(execOpts)], asyncdsl.WithHook(cfg.tracing.Hook()))
+	}
+	exec, err := asyncdsl.New(execOpts...)
 	if err != nil {
 		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
 	}
@@ -111,6 +119,15 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 
 	if err := a.ensureDeadLetterTopic(brokers, graph); err != nil {
 		return nil, err
+	}
+	if t := a.cfg.tracing; t != nil {
+		reg, err := t.ObserveExecutor(a.executor, string(graph.Group()))
+		if err != nil {
+			return nil, &ConfigError{Problems: []string{"registering the executor's metrics"}, Err: err}
+		}
+		a.mu.Lock()
+		a.mu.metrics = reg
+		a.mu.Unlock()
 	}
 
 	base := a.cfg.storage
@@ -183,6 +200,15 @@ func (a *Adapter) Close() error {
 		err := a.executor.Close()
 		if err != nil && !errors.Is(err, asyncdsl.ErrClosed) {
 			a.closeErr = err
+		}
+		a.mu.Lock()
+		reg := a.mu.metrics
+		a.mu.metrics = nil
+		a.mu.Unlock()
+		if reg != nil {
+			if err := reg.Unregister(); err != nil && a.closeErr == nil {
+				a.closeErr = fmt.Errorf("gokaadapter: unregistering the executor's metrics: %w", err)
+			}
 		}
 	})
 	return a.closeErr

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/tracing"
 )
 
 // Headers of a dead-lettered record, besides the record's own headers.
@@ -22,7 +23,11 @@ const (
 // deadLetter writes the record, as it was consumed, to the dead-letter topic
 // with the error and its original coordinates in headers. The record's key
 // is kept, so that the dead-letter topic is partitioned like the input.
-func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, msg any, cause error) (asyncdsl.Apply, error) {
+//
+// With tracing on, the record's traceparent header is replaced by the one
+// of the dead-letter write, so that a reader of the dead-letter topic
+// continues the failed record's trace.
+func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *tracing.Record, msg any, cause error) (asyncdsl.Apply, error) {
 	value, err := originalValue(graph, rec, msg)
 	if err != nil {
 		return nil, err
@@ -48,7 +53,15 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, msg any, ca
 			done(err)
 			return
 		}
-		producer.EmitWithHeaders(topic, rec.key, value, headers).Then(done)
+		out, sent := trace.Send(topic, headers)
+		if sent == nil {
+			producer.EmitWithHeaders(topic, rec.key, value, headers).Then(done)
+			return
+		}
+		producer.EmitWithHeaders(topic, rec.key, value, goka.Headers(out)).Then(func(err error) {
+			sent(err)
+			done(err)
+		})
 	}, nil
 }
 

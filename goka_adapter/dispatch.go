@@ -6,6 +6,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/tracing"
 )
 
 // dispatch is the body of every wrapped callback. It runs on goka's
@@ -32,6 +33,7 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 		return
 	}
 	rec := snapshotRecord(gctx)
+	trace := a.cfg.tracing.StartRecord(rec.tracingMessage()) // nil if tracing is off
 	lane := laneKey{rec.partition, rec.key}
 	assignment := gctx.Context()
 	commit := gctx.DeferCommit()
@@ -57,26 +59,34 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	}
 
 	a.keys.add(lane)
-	err := a.executor.Submit(assignment, asyncdsl.Task{
+	task := asyncdsl.Task{
 		Record: rec.executorRecord(),
 		Ctx:    assignment,
-		Attempt: func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
-			return a.attempt(ctx, graph, rec, msg, cb)
+		Attempt: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
+			return a.attempt(trace.AttemptContext(ctx, n), graph, rec, trace, msg, cb)
 		},
 		DeadLetter: func(ctx context.Context, cause error) (asyncdsl.Apply, error) {
-			return a.deadLetter(graph, rec, msg, cause)
+			apply, err := a.deadLetter(graph, rec, trace, msg, cause)
+			return trace.DeadLetter(apply), err
 		},
 		Release: release,
-	})
+	}
+	if trace != nil {
+		// The executor's hooks find the record's trace here; the hook
+		// ends it when the record is released.
+		task.Record.Tag = trace
+	}
+	err := a.executor.Submit(assignment, task)
 	if err != nil {
 		// The record was not registered: the assignment ended or the
 		// executor closed while the submit waited for capacity (abandon
 		// it; the next owner reprocesses it), or the task was invalid.
+		o := asyncdsl.Outcome{Status: asyncdsl.Failed, Err: err}
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, asyncdsl.ErrClosed) {
-			release(asyncdsl.Outcome{Status: asyncdsl.Abandoned})
-		} else {
-			release(asyncdsl.Outcome{Status: asyncdsl.Failed, Err: err})
+			o = asyncdsl.Outcome{Status: asyncdsl.Abandoned}
 		}
+		release(o)
+		trace.End(o, 0) // no hook sees a record the executor did not accept
 	}
 	if released != nil {
 		<-released
@@ -84,7 +94,8 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 }
 
 // attempt runs the user's callback once, on a worker, with a proxy context.
-func (a *Adapter) attempt(ctx context.Context, graph *goka.GroupGraph, rec recordMeta, msg any, cb goka.ProcessCallback) (asyncdsl.Apply, error) {
+// trace is the record's trace, nil if tracing is off.
+func (a *Adapter) attempt(ctx context.Context, graph *goka.GroupGraph, rec recordMeta, trace *tracing.Record, msg any, cb goka.ProcessCallback) (asyncdsl.Apply, error) {
 	if u, ok := msg.(undecodable); ok {
 		return nil, asyncdsl.Permanent(&DecodeError{
 			Topic: string(rec.topic), Partition: rec.partition, Offset: rec.offset, Key: rec.key, Err: u.err,
@@ -94,5 +105,5 @@ func (a *Adapter) attempt(ctx context.Context, graph *goka.GroupGraph, rec recor
 	if err := p.runCallback(cb, msg); err != nil {
 		return nil, err
 	}
-	return p.effects.apply(a, rec.partition), nil
+	return trace.WriteBack(p.effects.apply(a, rec.partition, trace), len(p.effects.ops)), nil
 }

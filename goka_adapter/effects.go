@@ -6,6 +6,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/tracing"
 )
 
 type effectKind int
@@ -105,7 +106,11 @@ func (e *effects) whenDeferredDone(fn func(error)) {
 // offset becomes the storage's offset; emits and loopbacks go to their topics
 // through goka's producer. done is called when all of it is acknowledged and
 // every DeferCommit func was called.
-func (e *effects) apply(a *Adapter, partition int32) asyncdsl.Apply {
+//
+// With tracing on (trace not nil), every emit and loopback gets a producer
+// span, and its headers the span's traceparent, so that the consumers of
+// the emitted record continue the trace.
+func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record) asyncdsl.Apply {
 	return func(done func(error)) {
 		acks := newAckCounter(done)
 		defer acks.finish(nil) // the apply's own share
@@ -117,7 +122,7 @@ func (e *effects) apply(a *Adapter, partition int32) asyncdsl.Apply {
 				return
 			}
 			for _, op := range e.ops {
-				if !e.applyOne(a, producer, partition, op, acks) {
+				if !e.applyOne(a, producer, partition, op, acks, trace) {
 					return
 				}
 			}
@@ -128,7 +133,7 @@ func (e *effects) apply(a *Adapter, partition int32) asyncdsl.Apply {
 }
 
 // applyOne applies one effect; false means it failed and apply must stop.
-func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, op effect, acks *ackCounter) bool {
+func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, op effect, acks *ackCounter, trace *tracing.Record) bool {
 	switch op.kind {
 	case effectSet, effectDelete:
 		st, err := a.storages.get(op.topic, partition)
@@ -154,7 +159,16 @@ func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, 
 		})
 	case effectEmit:
 		acks.add()
-		producer.EmitWithHeaders(op.topic, op.key, op.value, op.headers).Then(acks.finish)
+		headers, sent := trace.Send(op.topic, op.headers)
+		p := producer.EmitWithHeaders(op.topic, op.key, op.value, goka.Headers(headers))
+		if sent == nil {
+			p.Then(acks.finish)
+		} else {
+			p.Then(func(err error) {
+				sent(err)
+				acks.finish(err)
+			})
+		}
 	}
 	return true
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/tracing"
 )
 
 // config is the adapter's configuration, filled by New.
@@ -20,6 +21,8 @@ type config struct {
 	storage       storage.Builder
 	topicManager  goka.TopicManagerBuilder
 	hasher        func() hash.Hash32
+
+	tracing *tracing.Tracing
 
 	tester          *tester.Tester
 	deterministic   bool
@@ -97,3 +100,11 @@ func WithTester(tt *tester.Tester) Option {
 		c.topicManager = tt.TopicManagerBuilder()
 	})
 }
+
+// WithTracing turns on OpenTelemetry spans and metrics for the adapter's
+// async records (see package tracing): one consumer span per record that
+// continues the producer's trace from the traceparent header, the waits for
+// the key and for a worker, the write-back, traceparent injected into
+// emitted records, and the executor's gauges. Default: off, and then the
+// adapter does no tracing work at all. A nil t is the same as off.
+func WithTracing(t *tracing.Tracing) Option { return optionFunc(func(c *config) { c.tracing = t }) }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/tracing"
 )
 
 // recordMeta is what a worker may know about the record: a copy taken on
@@ -40,4 +41,9 @@ func snapshotRecord(ctx goka.Context) recordMeta {
 
 func (r recordMeta) executorRecord() asyncdsl.Record {
 	return asyncdsl.Record{Topic: string(r.topic), Partition: r.partition, Offset: r.offset, Key: r.key}
+}
+
+func (r recordMeta) tracingMessage() tracing.Message {
+	return tracing.Message{Group: string(r.group), Topic: string(r.topic), Partition: r.partition,
+		Offset: r.offset, Key: r.key, Headers: r.headers}
 }

@@ -1,0 +1,162 @@
+package tracing_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+)
+
+// newExecutor returns an executor reporting to tr, closed by the test.
+func newExecutor(t *testing.T, tr *tracing.Tracing, opts ...asyncdsl.Option) *asyncdsl.Executor {
+	t.Helper()
+	e, err := asyncdsl.New(append(opts, asyncdsl.WithHook(tr.Hook()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// submit submits a traced task of record r.
+func submit(t *testing.T, e *asyncdsl.Executor, tr *tracing.Tracing, r asyncdsl.Record, attempt func(context.Context, int) (asyncdsl.Apply, error)) {
+	t.Helper()
+	rec := tr.StartRecord(tracing.Message{Group: "g", Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key})
+	r.Tag = rec
+	err := e.Submit(context.Background(), asyncdsl.Task{
+		Record: r, Ctx: context.Background(),
+		Attempt: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
+			return attempt(rec.AttemptContext(ctx, n), n)
+		},
+		DeadLetter: func(context.Context, error) (asyncdsl.Apply, error) {
+			return rec.DeadLetter(func(done func(error)) { done(nil) }), nil
+		},
+		Release: func(asyncdsl.Outcome) {},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Retries and the dead letter of a record that always fails: counted, and
+// visible on its span.
+func TestDeadLetterMetricsAndSpan(t *testing.T) {
+	tel := newTelemetry(t)
+	tr := tel.tracing(t)
+	e := newExecutor(t, tr, asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError),
+		asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 0, Offset: 5, Key: "k"}, func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
+		return nil, tracing.Call(ctx, "lookup", func(context.Context) error { return errUnavailable })
+	})
+	s := tel.waitEnded(t, "process in", 1)[0]
+	if s.Status().Code != codes.Error {
+		t.Errorf("dead-lettered record's status %v, want error", s.Status())
+	}
+	wantAttrs(t, s, attribute.String("riffle.outcome", "dead-lettered"), attribute.Int("riffle.attempts", 3))
+	if n := len(tel.ended("lookup")); n != 3 {
+		t.Errorf("%d call spans, want one per attempt (3)", n)
+	}
+	if n := len(tel.ended("dead letter")); n != 1 {
+		t.Errorf("%d dead letter spans, want 1", n)
+	}
+	rm := tel.collect(t)
+	if n := sumInt(t, rm, tracing.MetricRetries); n != 2 {
+		t.Errorf("retries %d, want 2", n)
+	}
+	if n := sumInt(t, rm, tracing.MetricDeadLetters, attribute.String("messaging.destination.name", "in")); n != 1 {
+		t.Errorf("dead letters %d, want 1", n)
+	}
+}
+
+// The gauges and the inspection handler while a record blocks its key and
+// holds back its partition's commit.
+func TestInspectionOfAStuckPartition(t *testing.T) {
+	tel := newTelemetry(t)
+	tr := tel.tracing(t)
+	e := newExecutor(t, tr, asyncdsl.WithWorkers(4))
+	reg, err := tr.ObserveExecutor(e, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = reg.Unregister() }()
+
+	hold := make(chan struct{})
+	started := make(chan struct{})
+	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 1, Offset: 10, Key: "hot"}, func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
+		close(started)
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		return nil, nil
+	})
+	ok := func(context.Context, int) (asyncdsl.Apply, error) { return nil, nil }
+	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 1, Offset: 11, Key: "hot"}, ok)
+	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 1, Offset: 12, Key: "cold"}, ok)
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the hot record did not start")
+	}
+	eventually(t, 10*time.Second, "the cold record to finish", func() bool {
+		p := e.Stats().Partitions
+		return len(p) == 1 && p[0].HeldBack == 1
+	})
+
+	srv := httptest.NewServer(tracing.Handler(e))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "?keys=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in tracing.Inspection
+	err = json.NewDecoder(resp.Body).Decode(&in)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.Partitions) != 1 {
+		t.Fatalf("inspection %+v", in)
+	}
+	p := in.Partitions[0]
+	if p.WatermarkHead == nil || p.WatermarkHead.Offset != 10 || p.WatermarkHead.Key != "hot" || p.WatermarkHead.Attempts != 1 || p.WatermarkHead.AgeMs <= 0 {
+		t.Errorf("watermark head %+v", p.WatermarkHead)
+	}
+	if p.CommitLag != 3 || p.HeldBack != 1 || p.Queued != 1 || p.Running != 1 {
+		t.Errorf("partition %+v", p)
+	}
+	if len(p.BlockedKeys) != 1 || p.BlockedKeys[0].Key != "hot" || p.BlockedKeys[0].Unreleased != 2 || p.BlockedKeys[0].HeadState != "running" {
+		t.Errorf("blocked keys %+v", p.BlockedKeys)
+	}
+	if resp, err := http.Post(srv.URL, "text/plain", nil); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	rm := tel.collect(t)
+	part := []attribute.KeyValue{attribute.String("messaging.destination.name", "in"), attribute.String("messaging.destination.partition.id", "1")}
+	for name, want := range map[string]int64{
+		tracing.MetricInFlight: 3, tracing.MetricRunning: 1, tracing.MetricQueued: 1, tracing.MetricHeldBack: 1,
+		tracing.MetricCommitLag: 3, tracing.MetricLongestKeyQueue: 2,
+	} {
+		match := part
+		if name == tracing.MetricInFlight || name == tracing.MetricRunning {
+			match = []attribute.KeyValue{attribute.String("messaging.consumer.group.name", "g")}
+		}
+		if got := sumInt(t, rm, name, match...); got != want {
+			t.Errorf("%s = %d, want %d", name, got, want)
+		}
+	}
+	close(hold)
+	if err := e.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,247 @@
+package tracing
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/riffle-streams/riffle/asyncdsl"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Message describes a consumed record, as an integration (the goka adapter)
+// knows it when the record is dispatched.
+type Message struct {
+	Group     string
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       string
+	// Headers are read for the producer's trace context; not kept.
+	Headers map[string][]byte
+}
+
+// Record is the trace of one consumed record, from its dispatch to the
+// release of its offset. The integration that dispatches records starts it
+// with StartRecord and stores it in asyncdsl.Record.Tag, where the
+// executor's hooks (Hook) find it.
+//
+// Every method is safe on a nil *Record and then does nothing, so an
+// integration can call them whether tracing is on or off.
+//
+// Concurrency: the span is safe for concurrent use. write is set and read
+// only by the worker that runs the record's Apply (WriteBack and Send are
+// called on it, one after the other); everything else is immutable after
+// StartRecord.
+type Record struct {
+	t     *Tracing
+	msg   Message
+	start time.Time
+	ctx   context.Context // carries span
+	span  trace.Span
+	write trace.Span // the write-back or dead-letter span while its Apply runs
+}
+
+// StartRecord starts the span of a consumed record: "process <topic>", kind
+// consumer, with the messaging attributes, as a child of (or linked to) the
+// producer's span named by the record's headers. It returns nil if t is nil.
+func (t *Tracing) StartRecord(m Message) *Record {
+	if t == nil {
+		return nil
+	}
+	r := &Record{t: t, msg: m, start: time.Now()}
+	attrs := []attribute.KeyValue{
+		keyMessagingSystem.String("kafka"),
+		keyMessagingOperationType.String("process"),
+		keyMessagingOperationName.String("process"),
+		keyDestinationName.String(m.Topic),
+		keyConsumerGroup.String(m.Group),
+		keyPartitionID.String(strconv.Itoa(int(m.Partition))),
+		keyKafkaOffset.Int64(m.Offset),
+	}
+	if t.recordKey {
+		attrs = append(attrs, keyKafkaMessageKey.String(m.Key))
+	}
+	opts := []trace.SpanStartOption{
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithTimestamp(r.start),
+	}
+	parent := context.Background()
+	if len(m.Headers) > 0 {
+		remote := t.propagator.Extract(context.Background(), HeaderCarrier(m.Headers))
+		if sc := trace.SpanContextFromContext(remote); sc.IsValid() {
+			if t.parent == LinkTrace {
+				opts = append(opts, trace.WithNewRoot(), trace.WithLinks(trace.Link{SpanContext: sc}))
+			} else {
+				parent = remote
+			}
+		}
+	}
+	opts = append(opts, trace.WithAttributes(attrs...))
+	r.ctx, r.span = t.tracer.Start(parent, "process "+m.Topic, opts...)
+	return r
+}
+
+// SpanContext returns the record's span context (invalid if r is nil).
+func (r *Record) SpanContext() trace.SpanContext {
+	if r == nil {
+		return trace.SpanContext{}
+	}
+	return r.span.SpanContext()
+}
+
+// attemptScope is what an attempt's context carries for Call and Attempt.
+type attemptScope struct {
+	rec     *Record
+	attempt int
+}
+
+type scopeKey struct{}
+
+// attemptContext is ctx with one attempt's scope; one allocation.
+type attemptContext struct {
+	context.Context
+	scope attemptScope
+}
+
+func (c *attemptContext) Value(key any) any {
+	if key == (scopeKey{}) {
+		return &c.scope
+	}
+	return c.Context.Value(key)
+}
+
+// AttemptContext returns the context user code runs with in the given
+// attempt (from 1): ctx (the executor's attempt context, with its deadline
+// and cancellation) carrying the record's span, so that spans user code
+// starts are children of it, and the attempt number, for Call and Attempt.
+// It returns ctx unchanged if r is nil.
+func (r *Record) AttemptContext(ctx context.Context, attempt int) context.Context {
+	if r == nil {
+		return ctx
+	}
+	return &attemptContext{
+		Context: trace.ContextWithSpan(ctx, r.span),
+		scope:   attemptScope{rec: r, attempt: attempt},
+	}
+}
+
+// Attempt returns the executor's attempt number (from 1) of the record
+// being processed in ctx, or 0 if ctx is not an attempt context of a traced
+// record.
+func Attempt(ctx context.Context) int {
+	if s := scopeFrom(ctx); s != nil {
+		return s.attempt
+	}
+	return 0
+}
+
+func scopeFrom(ctx context.Context) *attemptScope {
+	s, _ := ctx.Value(scopeKey{}).(*attemptScope)
+	return s
+}
+
+// WriteBack wraps apply, the write-back of a successful attempt with the
+// given number of writes, in a "write-back" span that lasts from the call
+// of apply until done is called (every write acknowledged). Records
+// emitted meanwhile get their trace context through Send. It returns apply
+// unchanged if r is nil or apply is nil.
+func (r *Record) WriteBack(apply asyncdsl.Apply, writes int) asyncdsl.Apply {
+	return r.wrapApply("write-back", apply, writes)
+}
+
+// DeadLetter wraps the Apply that writes the record to the dead-letter
+// topic in a "dead letter" span, as WriteBack does.
+func (r *Record) DeadLetter(apply asyncdsl.Apply) asyncdsl.Apply {
+	return r.wrapApply("dead letter", apply, 1)
+}
+
+func (r *Record) wrapApply(name string, apply asyncdsl.Apply, writes int) asyncdsl.Apply {
+	if r == nil || apply == nil || !r.span.IsRecording() {
+		return apply
+	}
+	return func(done func(error)) {
+		_, span := r.t.tracer.Start(r.ctx, name, trace.WithAttributes(KeyWrites.Int(writes)))
+		r.write = span
+		apply(func(err error) {
+			endSpan(span, err)
+			done(err)
+		})
+		r.write = nil
+	}
+}
+
+// Send starts a producer span "send <topic>" under the running write-back
+// and returns a copy of headers with the span's trace context injected,
+// and the function to call with the produce's result. headers is never
+// modified. If r is nil it returns headers and a nil function; if r is not
+// sampled, a copy of headers with the record's own (unsampled) context and
+// a nil function.
+func (r *Record) Send(topic string, headers map[string][]byte) (map[string][]byte, func(error)) {
+	if r == nil {
+		return headers, nil
+	}
+	out := make(map[string][]byte, len(headers)+2)
+	for k, v := range headers {
+		out[k] = v
+	}
+	if !r.span.IsRecording() {
+		// Unsampled: pass the record's own context on, so that the
+		// downstream consumer makes the same (unsampled) decision.
+		r.t.propagator.Inject(r.ctx, HeaderCarrier(out))
+		return out, nil
+	}
+	parent := r.ctx
+	if r.write != nil {
+		parent = trace.ContextWithSpan(parent, r.write)
+	}
+	ctx, span := r.t.tracer.Start(parent, "send "+topic,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(
+			keyMessagingSystem.String("kafka"),
+			keyMessagingOperationType.String("send"),
+			keyMessagingOperationName.String("send"),
+			keyDestinationName.String(topic),
+		))
+	r.t.propagator.Inject(ctx, HeaderCarrier(out))
+	return out, func(err error) { endSpan(span, err) }
+}
+
+// End ends the record's span when its offset was released with outcome o,
+// heldBack after the record finished. The hook calls it; an integration
+// calls it itself only for a record the executor never accepted.
+func (r *Record) End(o asyncdsl.Outcome, heldBack time.Duration) {
+	if r == nil {
+		return
+	}
+	now := time.Now()
+	outcome := o.Status.String()
+	r.span.AddEvent("offset released", trace.WithTimestamp(now), trace.WithAttributes(
+		KeyOutcome.String(outcome),
+		KeyHeldBackMs.Float64(float64(heldBack)/float64(time.Millisecond)),
+	))
+	r.span.SetAttributes(KeyOutcome.String(outcome), KeyAttempts.Int(o.Attempts))
+	switch o.Status {
+	case asyncdsl.Failed, asyncdsl.Skipped, asyncdsl.DeadLettered:
+		if o.Err != nil {
+			r.span.SetAttributes(keyErrorType.String(errorType(o.Err)))
+			r.span.SetStatus(codes.Error, o.Err.Error())
+		} else {
+			r.span.SetStatus(codes.Error, outcome)
+		}
+	}
+	r.span.End(trace.WithTimestamp(now))
+	r.t.metrics.recordReleased(r.msg.Topic, r.msg.Group, o.Status, now.Sub(r.start))
+}
+
+// endSpan ends span with err's status.
+func endSpan(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetAttributes(keyErrorType.String(errorType(err)))
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
