@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
@@ -55,9 +57,33 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 	if n := len(topo.Groups()); n != 3 {
 		t.Fatalf("%d groups, want 3:\n%s", n, topo.Describe())
 	}
+	const customers, perCustomer = 8, 5
+	// The visits group joins with its own replica of the count table, which
+	// goka fills from the table topic in the background
+	// (PartitionTable.CatchupForever), with no ordering against the visits
+	// topic. Seeing the final counts on counts-out says nothing about when
+	// that replica has them, and the inner Join drops a visit whose key the
+	// replica does not hold yet. The update callback, through which goka
+	// applies each table record to a replica, says when c3's final count is
+	// in. (The counts group writes its own table with SetValue; it calls the
+	// callback only to recover the table at a session setup, which with its
+	// single member happens at the start, on an empty table.)
+	countsTable := string(goka.GroupTable("e2e-counts"))
+	joinReady := make(chan struct{})
+	var joinReadyOnce sync.Once
+	onUpdate := goka.WithUpdateCallback(func(uc goka.UpdateContext, st storage.Storage, key string, value []byte) error {
+		if err := goka.DefaultUpdate(uc, st, key, value); err != nil {
+			return err
+		}
+		if string(uc.Topic()) == countsTable && key == "c3" && string(value) == strconv.Itoa(perCustomer) {
+			joinReadyOnce.Do(func() { close(joinReady) })
+		}
+		return nil
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	run, err := topo.Start(ctx, dsl.OnCluster(s), dsl.WithStorage(storage.MemoryBuilder()))
+	run, err := topo.Start(ctx, dsl.OnCluster(s), dsl.WithStorage(storage.MemoryBuilder()),
+		dsl.WithProcessorOptions(onUpdate))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +100,6 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	const customers, perCustomer = 8, 5
 	var recs []*kgo.Record
 	for i := 0; i < customers*perCustomer; i++ {
 		p := Purchase{ID: "p" + strconv.Itoa(i), Customer: "c" + strconv.Itoa(i%customers)}
@@ -123,7 +148,14 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 			}
 		}
 		if done() && !visitSent {
-			// The count table is complete: a visit of c3 joins with 5.
+			// The count table is complete, and so is the visits group's
+			// replica of it once joinReady is closed: a visit of c3 joins
+			// with 5.
+			select {
+			case <-joinReady:
+			case <-deadline.Done():
+				t.Fatalf("timed out: the visits group's count table never got c3=%d", perCustomer)
+			}
 			visitSent = true
 			if err := cl.ProduceSync(pctx, &kgo.Record{Topic: "visits", Key: []byte("c3"), Value: []byte("home")}).FirstErr(); err != nil {
 				t.Fatal(err)
