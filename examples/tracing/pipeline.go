@@ -112,7 +112,9 @@ func runPipeline(ctx context.Context, cfg pipelineConfig) (pipelineResult, error
 				return 0, ctx.Err()
 			}
 		}, tracing.RPC("grpc", "inventory.Inventory", "Lookup"),
-			tracing.Attributes(func() []attribute.KeyValue { return []attribute.KeyValue{attribute.String("inventory.sku", msg.(string))} }))
+			tracing.Attributes(func() []attribute.KeyValue {
+				return []attribute.KeyValue{attribute.String("inventory.sku", msg.(string))}
+			}))
 		if err != nil {
 			gctx.Fail(err) // retried with backoff by the executor
 		}

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/workload"
+)
+
+// runBench is "riffle bench": for each latency it runs the workload sync and
+// async, alternating, cfg.runs times each, on one embedded broker, and
+// reports medians, the speedup and how close async comes to the physical
+// bound min(C, K/L, P/L).
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseBenchConfig(args, stderr)
+	if err != nil {
+		return err
+	}
+	opts := []broker.ClusterOption{broker.WithPartitions(cfg.partitions)}
+	if cfg.flush > 0 {
+		sc := broker.DefaultSaramaConfig()
+		sc.Producer.Flush.Frequency = cfg.flush
+		opts = append(opts, broker.WithSaramaConfig(sc))
+	}
+	cluster, err := broker.Start(opts...)
+	if err != nil {
+		return err
+	}
+	defer cluster.Close()
+
+	b := &bench{cfg: cfg, settings: cluster.Settings(), stderr: stderr}
+	env := describeEnv(args)
+	began := time.Now()
+	fmt.Fprintf(stderr, "%s\n", env.header())
+	fmt.Fprintf(stderr, "keys %d, partitions %d, workers (P) %d, runs %d per mode and latency\n",
+		cfg.keys, cfg.partitions, cfg.inFlightCap(), cfg.runs)
+	for _, l := range cfg.latencies {
+		fmt.Fprintf(stderr, "  %5s: %7d records per sync run, %7d per async run\n", fmtMS(l), cfg.syncRecords(l), cfg.asyncRecords(l))
+	}
+
+	var rows []*row
+	for _, l := range cfg.latencies {
+		r, err := b.sweepLatency(ctx, l)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r)
+	}
+	// C, the ceiling of the bound, is sync's median at 0 ms in this run.
+	var c float64
+	for _, r := range rows {
+		if r.latency == 0 {
+			c = r.syncRPS
+		}
+	}
+	if c == 0 {
+		fmt.Fprintln(stderr, "measuring C: sync at 0 ms (0 ms is not in -latencies)")
+		r, err := b.sweepModes(ctx, 0, workload.Sync)
+		if err != nil {
+			return err
+		}
+		c = r.syncRPS
+	}
+	for _, r := range rows {
+		r.computeBound(c, cfg)
+	}
+	env.took = time.Since(began)
+	env.loadAfter = loadAverage()
+
+	printTable(stdout, env, cfg, c, rows)
+	if cfg.out != "" {
+		if err := writeMarkdown(cfg.out, env, cfg, c, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", cfg.out)
+	}
+	return printJSON(stdout, cfg, rows)
+}
+
+// bench runs the sweep's runs on one cluster.
+type bench struct {
+	cfg      benchConfig
+	settings broker.Settings
+	stderr   io.Writer
+}
+
+// sweepLatency runs both modes at latency l, alternating.
+func (b *bench) sweepLatency(ctx context.Context, l time.Duration) (*row, error) {
+	return b.sweepModes(ctx, l, workload.Sync, workload.Async)
+}
+
+func (b *bench) sweepModes(ctx context.Context, l time.Duration, modes ...workload.Mode) (*row, error) {
+	r := &row{latency: l}
+	for i := 1; i <= b.cfg.runs; i++ {
+		for _, m := range modes {
+			res, err := b.run(ctx, m, l, i)
+			if err != nil {
+				return nil, err
+			}
+			if m == workload.Sync {
+				r.sync = append(r.sync, res)
+			} else {
+				r.async = append(r.async, res)
+			}
+		}
+	}
+	r.summarize()
+	return r, nil
+}
+
+// otherLoadWait is how long run waits before it redoes a run that other
+// processes disturbed.
+const otherLoadWait = 3 * time.Second
+
+// run is one measured run, redone (up to cfg.retries times) while other
+// processes kept more than cfg.maxOther cores busy during it.
+func (b *bench) run(ctx context.Context, m workload.Mode, l time.Duration, i int) (workload.Result, error) {
+	for attempt := 0; ; attempt++ {
+		res, err := b.runOnce(ctx, m, l, i)
+		if err != nil || b.cfg.maxOther <= 0 || res.OtherCores() <= b.cfg.maxOther || attempt >= b.cfg.retries {
+			return res, err
+		}
+		fmt.Fprintf(b.stderr, "      redoing: other processes kept %.2f cores busy (limit %.2f)\n", res.OtherCores(), b.cfg.maxOther)
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(otherLoadWait):
+		}
+	}
+}
+
+// runOnce is one measured run, reported on stderr.
+func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i int) (workload.Result, error) {
+	records := b.cfg.syncRecords(l)
+	if m == workload.Async {
+		records = b.cfg.asyncRecords(l)
+	}
+	var exec []asyncdsl.Option
+	if b.cfg.maxPending > 0 {
+		exec = append(exec, asyncdsl.WithMaxPending(b.cfg.maxPending))
+	}
+	if b.cfg.callTimeout != asyncdsl.DefaultCallTimeout {
+		exec = append(exec, asyncdsl.WithCallTimeout(b.cfg.callTimeout))
+	}
+	if b.cfg.maxPerPart > 0 {
+		exec = append(exec, asyncdsl.WithMaxPendingPerPartition(b.cfg.maxPerPart))
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.runTimeout)
+	defer cancel()
+	var profErr error
+	var progress func(workload.Progress)
+	if b.cfg.progress {
+		progress = func(p workload.Progress) {
+			fmt.Fprintf(b.stderr, "      %6.2f s  %7d/%d  %8.0f records/s  in flight %4d  pending %5d\n",
+				p.Elapsed.Seconds(), p.Done, p.Total, p.RPS, p.InFlight, p.Pending)
+		}
+	}
+	res, err := workload.Run(ctx, workload.Config{
+		Settings:   b.settings,
+		Mode:       m,
+		Latency:    l,
+		Records:    records,
+		Keys:       b.cfg.keys,
+		Partitions: b.cfg.partitions,
+		Workers:    b.cfg.workers,
+		Executor:   exec,
+		Name:       "bench",
+		OnStart:    b.profiler(m, l, i, &profErr),
+		Progress:   progress,
+	})
+	if err != nil {
+		return res, fmt.Errorf("%s run %d at %s: %w", m, i, fmtMS(l), err)
+	}
+	if profErr != nil {
+		return res, profErr
+	}
+	fmt.Fprintf(b.stderr, "%5s %-5s run %d/%d: %7d records in %6.2f s = %8.0f records/s (ready %s, output %s, committed %s), callback %.2f ms, cpu %.3f s/1k, %.0f allocs/record, peak heap %s, max in flight %d, max pending %d, other processes %.2f cores\n",
+		fmtMS(l), m, i, b.cfg.runs, res.Records, res.Elapsed.Seconds(), res.RPS,
+		res.Ready.Round(time.Millisecond), res.OutputDone.Round(time.Millisecond), res.CommitDone.Round(time.Millisecond),
+		float64(res.CallbackMean)/float64(time.Millisecond), res.CPUPer1k().Seconds(), res.AllocsPerRecord(), fmtMiB(res.PeakHeap), res.MaxInFlight, res.MaxPending, res.OtherCores())
+	return res, nil
+}
+
+// profiler returns the OnStart hook that profiles the run, or nil.
+func (b *bench) profiler(m workload.Mode, l time.Duration, i int, errp *error) func() func() {
+	profiling := b.cfg.cpuProfile != "" || b.cfg.memProfile != "" || b.cfg.mutexProfile != "" || b.cfg.blockProfile != ""
+	if !profiling || (b.cfg.profileMode != "all" && b.cfg.profileMode != m.String()) {
+		return nil
+	}
+	name := func(prefix, suffix string) string {
+		return fmt.Sprintf("%s-%s-%sms-%d%s.pprof", prefix, m, strings.TrimSuffix(fmtMS(l), " ms"), i, suffix)
+	}
+	fail := func(err error) {
+		if *errp == nil {
+			*errp = fmt.Errorf("profile: %w", err)
+		}
+	}
+	return func() func() {
+		var stops []func()
+		if b.cfg.memProfile != "" {
+			runtime.MemProfileRate = 64 << 10 // finer than the default 512 KiB
+			if err := writeAllocs(name(b.cfg.memProfile, "-start")); err != nil {
+				fail(err)
+			}
+			stops = append(stops, func() {
+				path := name(b.cfg.memProfile, "-end")
+				if err := writeAllocs(path); err != nil {
+					fail(err)
+				}
+				fmt.Fprintf(b.stderr, "wrote %s\n", path)
+			})
+		}
+		if b.cfg.mutexProfile != "" {
+			runtime.SetMutexProfileFraction(mutexFraction)
+			stops = append(stops, func() {
+				runtime.SetMutexProfileFraction(0)
+				path := name(b.cfg.mutexProfile, "")
+				if err := writeProfile("mutex", path); err != nil {
+					fail(err)
+				}
+				fmt.Fprintf(b.stderr, "wrote %s\n", path)
+			})
+		}
+		if b.cfg.blockProfile != "" {
+			runtime.SetBlockProfileRate(int(blockRate.Nanoseconds()))
+			stops = append(stops, func() {
+				runtime.SetBlockProfileRate(0)
+				path := name(b.cfg.blockProfile, "")
+				if err := writeProfile("block", path); err != nil {
+					fail(err)
+				}
+				fmt.Fprintf(b.stderr, "wrote %s\n", path)
+			})
+		}
+		if b.cfg.cpuProfile != "" {
+			path := name(b.cfg.cpuProfile, "")
+			f, err := os.Create(path)
+			if err != nil {
+				fail(err)
+			} else if err := pprof.StartCPUProfile(f); err != nil {
+				_ = f.Close()
+				fail(err)
+			} else {
+				stops = append(stops, func() {
+					pprof.StopCPUProfile()
+					if err := f.Close(); err != nil {
+						fail(err)
+					}
+					fmt.Fprintf(b.stderr, "wrote %s\n", path)
+				})
+			}
+		}
+		return func() {
+			for _, stop := range stops {
+				stop()
+			}
+		}
+	}
+}
+
+// Sampling of -mutexprofile and -blockprofile.
+const (
+	mutexFraction = 10
+	blockRate     = 10 * time.Microsecond
+)
+
+// writeAllocs writes the allocation profile (cumulative since the start of
+// the process) to path.
+func writeAllocs(path string) error {
+	runtime.GC() // the profile reflects the last GC
+	return writeProfile("allocs", path)
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = pprof.Lookup(name).WriteTo(f, 0)
+	return errors.Join(err, f.Close())
+}
+
+// env describes where and how the sweep ran.
+type env struct {
+	command    string
+	goVersion  string
+	cpus       int
+	gomaxprocs int
+	loadBefore string
+	loadAfter  string
+	started    time.Time
+	took       time.Duration
+}
+
+func describeEnv(args []string) *env {
+	return &env{
+		command:    strings.TrimSpace("go run ./cmd/riffle bench " + strings.Join(args, " ")),
+		goVersion:  runtime.Version(),
+		cpus:       runtime.NumCPU(),
+		gomaxprocs: runtime.GOMAXPROCS(0),
+		loadBefore: loadAverage(),
+		started:    time.Now(),
+	}
+}
+
+func (e *env) header() string {
+	return fmt.Sprintf("riffle bench: %s, %s/%s, %d CPUs (GOMAXPROCS %d), load average %s",
+		e.goVersion, runtime.GOOS, runtime.GOARCH, e.cpus, e.gomaxprocs, e.loadBefore)
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages, or "n/a".
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -1,0 +1,76 @@
+package workload_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/workload"
+)
+
+// A tiny run of each mode on the embedded broker counts every record end to
+// end: every output record read and the input committed.
+func TestRunCountsEveryRecord(t *testing.T) {
+	c, err := broker.Start(broker.WithPartitions(4))
+	if err != nil {
+		t.Fatalf("broker.Start: %v", err)
+	}
+	t.Cleanup(c.Close)
+
+	tests := []struct {
+		mode    workload.Mode
+		latency time.Duration
+	}{
+		{workload.Sync, 0},
+		{workload.Async, 0},
+		{workload.Sync, time.Millisecond},
+		{workload.Async, time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode.String()+"-"+tt.latency.String(), func(t *testing.T) {
+			const records, keys = 500, 50
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var progress int
+			res, err := workload.Run(ctx, workload.Config{
+				Settings: c.Settings(),
+				Mode:     tt.mode,
+				Latency:  tt.latency,
+				Records:  records,
+				Keys:     keys,
+				Workers:  16,
+				Progress: func(p workload.Progress) {
+					progress++
+					if p.Total != records || p.Done > records || p.Mode != tt.mode {
+						t.Errorf("progress %+v", p)
+					}
+				},
+			})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if res.Records != records || res.Mode != tt.mode || res.Latency != tt.latency {
+				t.Errorf("result %+v", res)
+			}
+			if res.Elapsed <= 0 || res.RPS <= 0 || res.CommitDone < res.OutputDone || res.Elapsed < res.CommitDone {
+				t.Errorf("times: elapsed %s, output %s, commit %s, rps %.0f", res.Elapsed, res.OutputDone, res.CommitDone, res.RPS)
+			}
+			if res.PeakHeap == 0 {
+				t.Errorf("no heap sample")
+			}
+			if progress == 0 {
+				t.Errorf("no progress report")
+			}
+			t.Logf("%s %s: %.0f records/s, ready %s, output %s, committed %s, cpu %s",
+				tt.mode, tt.latency, res.RPS, res.Ready, res.OutputDone, res.CommitDone, res.CPU)
+		})
+	}
+}
+
+func TestRunRejectsInvalidConfig(t *testing.T) {
+	_, err := workload.Run(context.Background(), workload.Config{Mode: workload.Async})
+	if err == nil {
+		t.Fatal("Run accepted a config without records")
+	}
+}
