@@ -53,3 +53,19 @@ $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 jaeger-test: $(JAEGER)
 	$(GO) vet -tags jaeger ./examples/tracing/
 	RIFFLE_JAEGER_BIN=$(abspath $(JAEGER)) $(GO) test -race -count=1 -tags jaeger -run TestJaeger -timeout 10m ./examples/tracing/
+
+# The cross-process reliability suite (reliability/, build tag "reliability",
+# so make test does not run it): "riffle broker" and processor processes
+# under kill -9, scale out and in, remote faults, bad input and slow drains,
+# checked against an oracle. Results: docs/reliability.md.
+#   make reliability        full length (tens of thousands of records per scenario)
+#   make reliability-short  the CI version, under 5 minutes in total
+.PHONY: reliability reliability-short
+
+reliability:
+	$(GO) vet -tags reliability ./reliability/...
+	$(GO) test -race -count=1 -tags reliability -timeout 40m -v ./reliability/
+
+reliability-short:
+	$(GO) vet -tags reliability ./reliability/...
+	RIFFLE_RELIABILITY=short $(GO) test -race -count=1 -tags reliability -timeout 15m -v ./reliability/

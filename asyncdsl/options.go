@@ -14,7 +14,7 @@ const (
 	DefaultMaxPendingPerPartition = 4096
 	DefaultMaxPending             = 32768
 	DefaultCallTimeout            = 30 * time.Second
-	DefaultDrainTimeout           = 10 * time.Second
+	DefaultDrainTimeout           = 3 * time.Second
 )
 
 // ErrorPolicy decides what happens to a task whose attempts all failed.
@@ -136,7 +136,9 @@ func WithCallTimeout(d time.Duration) Option {
 
 // WithDrainTimeout bounds how long a revoked assignment, or Close, waits for
 // running attempts and unacknowledged writes before it abandons them.
-// Default 10s. Keep it well below goka's 60 s wait for deferred commits and
+// Default 3s: revocation cancels running attempts at once, so the drain only
+// waits for user code to notice and for writes to be acknowledged. Keep it
+// well below goka's 60 s wait for deferred commits and
 // below the group's rebalance timeout.
 func WithDrainTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.drainTimeout = d })

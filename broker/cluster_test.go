@@ -80,8 +80,8 @@ func TestDefaultSaramaConfig(t *testing.T) {
 		t.Errorf("Version %v is newer than %v", cfg.Version, kfakeMaxVersion)
 	}
 	g := cfg.Consumer.Group
-	if cfg.Net.ReadTimeout <= g.Rebalance.Timeout {
-		t.Errorf("Net.ReadTimeout %v must exceed Rebalance.Timeout %v: a JoinGroup may wait that long", cfg.Net.ReadTimeout, g.Rebalance.Timeout)
+	if cfg.Net.ReadTimeout <= g.Session.Timeout+g.Rebalance.Timeout {
+		t.Errorf("Net.ReadTimeout %v must exceed Session.Timeout %v + Rebalance.Timeout %v: a JoinGroup may wait that long when a member dies during a rebalance", cfg.Net.ReadTimeout, g.Session.Timeout, g.Rebalance.Timeout)
 	}
 	if g.Heartbeat.Interval*3 > g.Session.Timeout {
 		t.Errorf("Heartbeat.Interval %v is more than a third of Session.Timeout %v", g.Heartbeat.Interval, g.Session.Timeout)

@@ -108,7 +108,7 @@ const (
 	sessionTimeout    = 6 * time.Second
 	heartbeatInterval = 2 * time.Second
 	rebalanceTimeout  = 10 * time.Second
-	readTimeout       = rebalanceTimeout + 5*time.Second
+	readTimeout       = sessionTimeout + rebalanceTimeout + 5*time.Second
 
 	flushFrequency     = 10 * time.Millisecond
 	autoCommitInterval = 100 * time.Millisecond
@@ -136,7 +136,7 @@ const (
 //     therefore processes the whole retained history.
 //
 //   - Consumer.Group.Session.Timeout 6 s (sarama: 10 s), Heartbeat.Interval
-//     2 s (3 s), Rebalance.Timeout 10 s (60 s) and Net.ReadTimeout 15 s
+//     2 s (3 s), Rebalance.Timeout 10 s (60 s) and Net.ReadTimeout 21 s
 //     (30 s), for restarts after a crash. A member killed with kill -9 never
 //     leaves its group. When a new member joins, the broker holds its
 //     JoinGroup until every old member has joined again, or was removed
@@ -148,8 +148,12 @@ const (
 //     commits first) it is the rebalance timeout. sarama waits for the
 //     JoinGroup response no longer than Net.ReadTimeout, then the processor
 //     fails with "error consuming from group consumer: ... i/o timeout".
-//     Net.ReadTimeout must therefore exceed Rebalance.Timeout, by 5 s here as
-//     in Kafka's Java client: with a session timeout of 6 s, a read timeout of
+//     A member killed *during* a rebalance is removed only when its session
+//     times out, and the removal restarts the join wait, for up to the
+//     rebalance timeout again: a JoinGroup can be held for session + rebalance
+//     timeout (16 s). Net.ReadTimeout must therefore exceed that, by 5 s here
+//     as in Kafka's Java client; the reliability suite saw a surviving member
+//     fail with 15 s under a kill every 6 s. With a session timeout of 6 s, a read timeout of
 //     3 s failed after a kill -9, and with a rebalance timeout of 2 s behind a
 //     member holding a deferred commit, a read timeout of 2 s failed where
 //     3 s worked. 6 s is the smallest session timeout Kafka brokers accept by
