@@ -22,7 +22,11 @@ import (
 //   - assignment.gate, an RWMutex read-held by a worker around one Apply and
 //     write-held by the revoking watcher for a moment (see assignment.go).
 //     Lock order: gate before e.mu; nothing takes gate while holding e.mu.
-//   - e.rng.mu, a leaf lock around the jitter source.
+//   - e.rng.mu, a leaf lock around the jitter source;
+//   - callCtx.mu, a leaf lock of each call's context (callctx.go), taken by
+//     the worker when the call returns and by user code that asks the
+//     context for Done or Err; never held while taking another lock other
+//     than the parent context's own.
 //
 // Goroutines owned by the executor, all counted in e.wg:
 //

@@ -141,13 +141,13 @@ func (e *Executor) run(t *task) result {
 
 // attempt runs one attempt with its own deadline, and tells the hooks.
 func (e *Executor) attempt(t *task, n int) (Apply, error) {
-	ctx, cancel := e.callContext(t.asg)
+	ctx := e.callContext(t.asg)
 	var start int64
 	if len(e.attemptHooks) > 0 {
 		start = e.now()
 	}
 	apply, err := callAttempt(ctx, t.Attempt, n)
-	cancel()
+	endCall(ctx)
 	if len(e.attemptHooks) > 0 {
 		took := nanos(e.now() - start)
 		for _, h := range e.attemptHooks {
@@ -159,12 +159,21 @@ func (e *Executor) attempt(t *task, n int) (Apply, error) {
 
 // callContext is the context of one attempt or dead-letter call: the
 // assignment's runCtx (cancelled by revocation and Close) with the call
-// timeout.
-func (e *Executor) callContext(a *assignment) (context.Context, context.CancelFunc) {
+// timeout, as context.WithTimeout would make it but cheaper (callctx.go).
+// Pass it to endCall when the call returns.
+func (e *Executor) callContext(a *assignment) context.Context {
 	if e.cfg.callTimeout > 0 {
-		return context.WithTimeout(a.runCtx, e.cfg.callTimeout)
+		return newCallCtx(a.runCtx, e.cfg.callTimeout)
 	}
-	return a.runCtx, func() {}
+	return a.runCtx
+}
+
+// endCall cancels the context of a call that returned, as the CancelFunc
+// of context.WithTimeout would.
+func endCall(ctx context.Context) {
+	if c, ok := ctx.(*callCtx); ok {
+		c.cancel()
+	}
 }
 
 // noteError records the last attempt error of the assignment for Stats.
@@ -181,9 +190,9 @@ func (e *Executor) exhausted(t *task, attempts int, err error) result {
 	case SkipOnError:
 		return result{status: Skipped, err: taskErr}
 	case DeadLetterOnError:
-		ctx, cancel := e.callContext(t.asg)
+		ctx := e.callContext(t.asg)
 		apply, dlErr := callDeadLetter(ctx, t.DeadLetter, taskErr)
-		cancel()
+		endCall(ctx)
 		if dlErr != nil {
 			if t.asg.runCtx.Err() != nil {
 				return result{status: Abandoned}

@@ -108,7 +108,7 @@ const (
 	sessionTimeout    = 6 * time.Second
 	heartbeatInterval = 2 * time.Second
 	rebalanceTimeout  = 10 * time.Second
-	readTimeout       = sessionTimeout + rebalanceTimeout + 5*time.Second
+	readTimeout       = 30 * time.Second // sarama's default; see DefaultSaramaConfig
 
 	flushFrequency     = 10 * time.Millisecond
 	autoCommitInterval = 100 * time.Millisecond
@@ -136,8 +136,8 @@ const (
 //     therefore processes the whole retained history.
 //
 //   - Consumer.Group.Session.Timeout 6 s (sarama: 10 s), Heartbeat.Interval
-//     2 s (3 s), Rebalance.Timeout 10 s (60 s) and Net.ReadTimeout 21 s
-//     (30 s), for restarts after a crash. A member killed with kill -9 never
+//     2 s (3 s) and Rebalance.Timeout 10 s (60 s), for restarts after a crash;
+//     Net.ReadTimeout stays at sarama's 30 s. A member killed with kill -9 never
 //     leaves its group. When a new member joins, the broker holds its
 //     JoinGroup until every old member has joined again, or was removed
 //     because its session timed out, or the group's rebalance timeout (the
@@ -151,9 +151,10 @@ const (
 //     A member killed *during* a rebalance is removed only when its session
 //     times out, and the removal restarts the join wait, for up to the
 //     rebalance timeout again: a JoinGroup can be held for session + rebalance
-//     timeout (16 s). Net.ReadTimeout must therefore exceed that, by 5 s here
-//     as in Kafka's Java client; the reliability suite saw a surviving member
-//     fail with 15 s under a kill every 6 s. With a session timeout of 6 s, a read timeout of
+//     timeout (16 s) per overlapping crash. Net.ReadTimeout must exceed that:
+//     the reliability suite saw a surviving member fail with 15 s, and with
+//     21 s, under a kill every 6 s (two crashes overlapping one rebalance),
+//     so it keeps sarama's 30 s. With a session timeout of 6 s, a read timeout of
 //     3 s failed after a kill -9, and with a rebalance timeout of 2 s behind a
 //     member holding a deferred commit, a read timeout of 2 s failed where
 //     3 s worked. 6 s is the smallest session timeout Kafka brokers accept by

@@ -31,6 +31,10 @@ type Adapter struct {
 	mu struct {
 		sync.Mutex
 		graph *goka.GroupGraph // set once by NewProcessor
+		// guarded is whether the processor has the sync-callback guard
+		// (hasSyncCallbacks), set with graph. Without it nothing waits
+		// for a key, so dispatch does not count records in keys.
+		guarded bool
 		// metrics is the registration of the executor's gauges, set by
 		// NewProcessor when tracing is on, undone by Close.
 		metrics metric.Registration
@@ -83,6 +87,12 @@ func (a *Adapter) Executor() *asyncdsl.Executor { return a.executor }
 //
 // Records that goka cannot decode still stop the processor, as in goka; use
 // Input instead to route them through the error policy.
+//
+// Use each returned callback as the callback of one edge of the processor's
+// graph (goka.Input or goka.Loop), not from within another callback: when
+// every edge's callback is wrapped, NewProcessor leaves out the guard that
+// makes synchronous callbacks wait for async work (see hasSyncCallbacks),
+// and it can only tell by counting.
 func (a *Adapter) Async(cb goka.ProcessCallback) goka.ProcessCallback {
 	a.wrapped.Add(1)
 	return func(ctx goka.Context, msg any) { a.dispatch(ctx, msg, cb) }
@@ -115,6 +125,7 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 		return nil, ErrAdapterInUse
 	}
 	a.mu.graph = graph
+	a.mu.guarded = a.hasSyncCallbacks(graph)
 	a.mu.Unlock()
 
 	if err := a.ensureDeadLetterTopic(brokers, graph); err != nil {
@@ -145,13 +156,38 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 		goka.WithProducerBuilder(a.producer.wrap(a.cfg.producer)),
 		goka.WithConsumerGroupBuilder(a.gate.wrap(a.cfg.consumerGroup)),
 		goka.WithTopicManagerBuilder(a.cfg.topicManager),
-		goka.WithContextWrapper(a.guardSyncCallbacks),
 	)
+	if _, guarded := a.graph(); guarded {
+		all = append(all, goka.WithContextWrapper(a.guardSyncCallbacks))
+	}
 	proc, err := goka.NewProcessor(brokers, graph, all...)
 	if err != nil {
 		return nil, fmt.Errorf("gokaadapter: building processor for group %s: %w", graph.Group(), err)
 	}
 	return &Processor{Processor: proc, adapter: a}, nil
+}
+
+// hasSyncCallbacks reports whether graph may have a callback that Async did
+// not wrap, and so needs guardSyncCallbacks. goka calls the context wrapper
+// for every record, and the guard allocates; async callbacks unwrap it at
+// once, and count every record in a.keys only for the guard to wait on. So
+// in a graph of async callbacks only, both are pure cost.
+//
+// goka does not expose an edge's callback, so this counts: the callbacks of
+// a graph are those of its input streams and its loop stream, and every
+// callback returned by Async (or Input) was counted in a.wrapped. If there
+// are exactly as many wrapped callbacks as callback-bearing edges, every
+// edge has a wrapped one, on the assumption of the Adapter's contract that
+// each wrapped callback is one edge's callback (see Async). More
+// wrapped callbacks than edges (a wrapped callback left out, or used by
+// another graph), or fewer (a sync edge, or one wrapped callback on two
+// edges) keep the guard: it is the safe side.
+func (a *Adapter) hasSyncCallbacks(graph *goka.GroupGraph) bool {
+	edges := len(graph.InputStreams())
+	if graph.LoopStream() != nil {
+		edges++
+	}
+	return int(a.wrapped.Load()) != edges
 }
 
 // ensureDeadLetterTopic creates the dead-letter topic when the policy needs it.
@@ -186,11 +222,12 @@ func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph
 	return nil
 }
 
-// graph returns the graph of the processor, or nil before NewProcessor.
-func (a *Adapter) graph() *goka.GroupGraph {
+// graph returns the graph of the processor, or nil before NewProcessor, and
+// whether the processor guards sync callbacks.
+func (a *Adapter) graph() (graph *goka.GroupGraph, guarded bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.mu.graph
+	return a.mu.graph, a.mu.guarded
 }
 
 // Close abandons unfinished work, stops the executor and waits for its

@@ -27,54 +27,33 @@ import (
 // as a goka callback error would.
 func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) {
 	gctx = unguarded(gctx)
-	graph := a.graph()
+	graph, guarded := a.graph()
 	if graph == nil {
 		gctx.Fail(ErrUnwrappedProcessor)
 		return
 	}
-	rec := snapshotRecord(gctx)
-	trace := a.cfg.tracing.StartRecord(rec.tracingMessage()) // nil if tracing is off
-	lane := laneKey{rec.partition, rec.key}
+	r := &asyncRecord{a: a, graph: graph, guarded: guarded, msg: msg, cb: cb, rec: snapshotRecord(gctx)}
+	r.trace = a.cfg.tracing.StartRecord(r.rec.tracingMessage()) // nil if tracing is off
 	assignment := gctx.Context()
-	commit := gctx.DeferCommit()
-
-	var released chan struct{}
+	r.commit = gctx.DeferCommit()
 	if a.cfg.deterministic {
-		released = make(chan struct{})
-	}
-	release := func(o asyncdsl.Outcome) {
-		a.keys.done(lane)
-		switch {
-		case o.Committable():
-			commit(nil)
-		case o.Status == asyncdsl.Abandoned:
-			a.gate.abandon(string(rec.topic), rec.partition, rec.offset)
-			commit(nil)
-		default:
-			commit(o.Err)
-		}
-		if released != nil {
-			close(released)
-		}
+		r.released = make(chan struct{})
 	}
 
-	a.keys.add(lane)
-	task := asyncdsl.Task{
-		Record: rec.executorRecord(),
-		Ctx:    assignment,
-		Attempt: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
-			return a.attempt(trace.AttemptContext(ctx, n), graph, rec, trace, msg, cb)
-		},
-		DeadLetter: func(ctx context.Context, cause error) (asyncdsl.Apply, error) {
-			apply, err := a.deadLetter(graph, rec, trace, msg, cause)
-			return trace.DeadLetter(apply), err
-		},
-		Release: release,
+	if r.guarded {
+		a.keys.add(r.lane())
 	}
-	if trace != nil {
+	task := asyncdsl.Task{
+		Record:     r.rec.executorRecord(),
+		Ctx:        assignment,
+		Attempt:    r.attempt,
+		DeadLetter: r.deadLetter,
+		Release:    r.release,
+	}
+	if r.trace != nil {
 		// The executor's hooks find the record's trace here; the hook
 		// ends it when the record is released.
-		task.Record.Tag = trace
+		task.Record.Tag = r.trace
 	}
 	err := a.executor.Submit(assignment, task)
 	if err != nil {
@@ -85,25 +64,92 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, asyncdsl.ErrClosed) {
 			o = asyncdsl.Outcome{Status: asyncdsl.Abandoned}
 		}
-		release(o)
-		trace.End(o, 0) // no hook sees a record the executor did not accept
+		r.release(o)
+		r.trace.End(o, 0) // no hook sees a record the executor did not accept
 	}
-	if released != nil {
-		<-released
+	if r.released != nil {
+		<-r.released
 	}
 }
 
-// attempt runs the user's callback once, on a worker, with a proxy context.
-// trace is the record's trace, nil if tracing is off.
-func (a *Adapter) attempt(ctx context.Context, graph *goka.GroupGraph, rec recordMeta, trace *tracing.Record, msg any, cb goka.ProcessCallback) (asyncdsl.Apply, error) {
-	if u, ok := msg.(undecodable); ok {
+// asyncRecord is one record handed to the executor: everything its Attempt,
+// DeadLetter and Release need, in one allocation per record. Its fields are
+// written by dispatch, on goka's partition goroutine, before Submit
+// publishes the task, and only read afterwards, except first (below).
+type asyncRecord struct {
+	a        *Adapter
+	graph    *goka.GroupGraph
+	guarded  bool // the processor has the sync guard: count the record in a.keys
+	rec      recordMeta
+	trace    *tracing.Record // nil if tracing is off
+	msg      any
+	cb       goka.ProcessCallback
+	commit   func(error)   // goka's deferred commit of the record
+	released chan struct{} // deterministic mode: closed by release
+
+	// first is the state of attempt 1, allocated with the record since
+	// most records need just one attempt. The executor runs a task's
+	// attempts one after the other, so attempt 1 is the only user; later
+	// attempts allocate their own, because user code may still call a
+	// DeferCommit func of a failed attempt.
+	first attemptState
+}
+
+func (r *asyncRecord) lane() laneKey { return laneKey{r.rec.partition, r.rec.key} }
+
+// release is the task's Release: it turns the outcome into goka's commit.
+func (r *asyncRecord) release(o asyncdsl.Outcome) {
+	if r.guarded {
+		r.a.keys.done(r.lane())
+	}
+	switch {
+	case o.Committable():
+		r.commit(nil)
+	case o.Status == asyncdsl.Abandoned:
+		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
+		r.commit(nil)
+	default:
+		r.commit(o.Err)
+	}
+	if r.released != nil {
+		close(r.released)
+	}
+}
+
+// attempt is the task's Attempt: it runs the user's callback once, on a
+// worker, with a proxy context.
+func (r *asyncRecord) attempt(ctx context.Context, n int) (asyncdsl.Apply, error) {
+	if u, ok := r.msg.(undecodable); ok {
 		return nil, asyncdsl.Permanent(&DecodeError{
-			Topic: string(rec.topic), Partition: rec.partition, Offset: rec.offset, Key: rec.key, Err: u.err,
+			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Err: u.err,
 		})
 	}
-	p := &proxyContext{ctx: ctx, adapter: a, graph: graph, rec: rec, effects: &effects{}}
-	if err := p.runCallback(cb, msg); err != nil {
+	st := &r.first
+	if n != 1 {
+		st = new(attemptState)
+	}
+	st.init(r.trace.AttemptContext(ctx, n), r.a, r.graph, &r.rec)
+	p := &st.proxy
+	if err := p.runCallback(r.cb, r.msg); err != nil {
 		return nil, err
 	}
-	return trace.WriteBack(p.effects.apply(a, rec.partition, trace), len(p.effects.ops)), nil
+	return r.trace.WriteBack(p.effects.apply(r.a, r.rec.partition, r.trace), len(p.effects.ops)), nil
+}
+
+// deadLetter is the task's DeadLetter.
+func (r *asyncRecord) deadLetter(_ context.Context, cause error) (asyncdsl.Apply, error) {
+	apply, err := r.a.deadLetter(r.graph, r.rec, r.trace, r.msg, cause)
+	return r.trace.DeadLetter(apply), err
+}
+
+// attemptState is the proxy context of one attempt with its buffered
+// effects, in one allocation.
+type attemptState struct {
+	proxy   proxyContext
+	effects effects
+}
+
+func (st *attemptState) init(ctx context.Context, a *Adapter, graph *goka.GroupGraph, rec *recordMeta) {
+	st.proxy = proxyContext{ctx: ctx, adapter: a, graph: graph, rec: rec, effects: &st.effects}
+	st.effects.ops = st.effects.inline[:0]
 }

@@ -32,7 +32,8 @@
 //     commit back promptly, but the mark is dropped and the next owner
 //     reprocesses the record.
 //   - A context wrapper makes callbacks that stay synchronous wait while their
-//     key has async work in flight, before they touch state or emit.
+//     key has async work in flight, before they touch state or emit. It is
+//     left out when every callback of the graph is wrapped (see Async).
 //
 // Relation to the neighbours: asyncdsl owns lanes, workers, retries and the
 // commit watermark; this package owns everything goka-specific; package dsl

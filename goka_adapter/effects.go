@@ -2,6 +2,7 @@ package gokaadapter
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
@@ -31,9 +32,13 @@ type effect struct {
 // Ownership: ops is written by the attempt and read by apply, both on the
 // same worker goroutine, one after the other. The deferred-commit counter is
 // shared with whatever goroutine the user hands a DeferCommit func to, so it
-// has its own lock.
+// has its own lock. acks is used from apply on and shared with goka's
+// producer callbacks (see ackCounter).
 type effects struct {
-	ops []effect
+	ops    []effect
+	inline [2]effect // ops' first backing array: a state write and an emit fit
+
+	acks ackCounter
 
 	deferred struct {
 		sync.Mutex
@@ -112,7 +117,8 @@ func (e *effects) whenDeferredDone(fn func(error)) {
 // the emitted record continue the trace.
 func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record) asyncdsl.Apply {
 	return func(done func(error)) {
-		acks := newAckCounter(done)
+		acks := &e.acks
+		acks.start(done)
 		defer acks.finish(nil) // the apply's own share
 
 		if len(e.ops) > 0 {
@@ -121,19 +127,20 @@ func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record) asyn
 				acks.fail(err)
 				return
 			}
-			for _, op := range e.ops {
-				if !e.applyOne(a, producer, partition, op, acks, trace) {
+			for i := range e.ops {
+				if !e.applyOne(a, producer, partition, &e.ops[i], trace) {
 					return
 				}
 			}
 		}
 		acks.add()
-		e.whenDeferredDone(acks.finish)
+		e.whenDeferredDone(acks.finishFunc)
 	}
 }
 
 // applyOne applies one effect; false means it failed and apply must stop.
-func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, op effect, acks *ackCounter, trace *tracing.Record) bool {
+func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, op *effect, trace *tracing.Record) bool {
+	acks := &e.acks
 	switch op.kind {
 	case effectSet, effectDelete:
 		st, err := a.storages.get(op.topic, partition)
@@ -162,7 +169,7 @@ func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, 
 		headers, sent := trace.Send(op.topic, op.headers)
 		p := producer.EmitWithHeaders(op.topic, op.key, op.value, goka.Headers(headers))
 		if sent == nil {
-			p.Then(acks.finish)
+			p.Then(acks.finishFunc)
 		} else {
 			p.Then(func(err error) {
 				sent(err)
@@ -174,21 +181,33 @@ func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, 
 }
 
 // ackCounter calls done once, with the first error, when every share has
-// finished. It starts with one share, the caller's.
+// finished. start gives it one share, the caller's.
+//
+// Shares are counted with an atomic: finish runs on goka's producer
+// callback goroutine, once per acknowledged write, and needs no lock unless
+// a write failed. The first error is kept under mu; a failing finish stores
+// it before its decrement, and the last finish (whose decrement comes after
+// every other one) reads it under mu, so it sees it.
 type ackCounter struct {
-	mu      sync.Mutex
-	pending int
-	err     error
+	pending atomic.Int32
 	done    func(error)
+	// finishFunc is finish as a func value, made once by start so that the
+	// producer callbacks of one apply share it.
+	finishFunc func(error)
+
+	mu  sync.Mutex
+	err error
 }
 
-func newAckCounter(done func(error)) *ackCounter { return &ackCounter{pending: 1, done: done} }
-
-func (c *ackCounter) add() {
-	c.mu.Lock()
-	c.pending++
-	c.mu.Unlock()
+// start sets done and takes the caller's share. It runs before any other
+// method, on the goroutine that calls apply.
+func (c *ackCounter) start(done func(error)) {
+	c.done = done
+	c.finishFunc = c.finish
+	c.pending.Store(1)
 }
+
+func (c *ackCounter) add() { c.pending.Add(1) }
 
 // fail records err without finishing a share.
 func (c *ackCounter) fail(err error) {
@@ -200,15 +219,14 @@ func (c *ackCounter) fail(err error) {
 }
 
 func (c *ackCounter) finish(err error) {
-	c.mu.Lock()
-	if err != nil && c.err == nil {
-		c.err = err
+	if err != nil {
+		c.fail(err)
 	}
-	c.pending--
-	last := c.pending == 0
+	if c.pending.Add(-1) != 0 {
+		return
+	}
+	c.mu.Lock()
 	firstErr := c.err
 	c.mu.Unlock()
-	if last {
-		c.done(firstErr)
-	}
+	c.done(firstErr)
 }

@@ -20,6 +20,9 @@ type laneKey struct {
 // the executor, and wait is called on the same goroutine by later callbacks,
 // so a sync callback always sees every async record delivered before it.
 // done is called by the executor's release, from any goroutine.
+//
+// Only a processor that has the guard counts records here: without a sync
+// callback nobody waits (see Adapter.hasSyncCallbacks).
 type keyTracker struct {
 	mu struct {
 		sync.Mutex

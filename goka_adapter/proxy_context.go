@@ -29,7 +29,7 @@ type proxyContext struct {
 	ctx     context.Context
 	adapter *Adapter
 	graph   *goka.GroupGraph
-	rec     recordMeta
+	rec     *recordMeta // the record's, shared by its attempts; read-only
 	effects *effects
 }
 

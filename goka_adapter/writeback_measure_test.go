@@ -48,7 +48,7 @@ type wbResult struct {
 	stepMedian  time.Duration // single key: start of record n to start of n+1
 	stepP99     time.Duration
 	steps       int
-	throughputS float64 // records per second
+	throughputS float64       // records per second
 	cpuPerRec   time.Duration // CPU of the whole process (broker included) per record
 }
 

@@ -27,8 +27,8 @@ const (
 )
 
 // readTimeout is the workers' sarama Net.ReadTimeout: "0" keeps riffle's
-// default (broker.DefaultSaramaConfig, 21 s = session + rebalance timeout +
-// 5 s). The suite found that the earlier 15 s default was shorter than a
+// default (broker.DefaultSaramaConfig, sarama's 30 s). The suite found that
+// shorter values (15 s, 21 s) are shorter than a
 // JoinGroup can be held when a member dies during a rebalance (see
 // docs/reliability.md); RIFFLE_RELIABILITY_READ_TIMEOUT=15s reproduces it.
 func readTimeout() string {
