@@ -60,7 +60,7 @@ func logResult(t *testing.T, name string, spec inputSpec, injected string, r *re
 // Scenario 1: three processes of one group; a random one is killed with
 // SIGKILL every few seconds and restarted at once, while records flow.
 func TestKill9(t *testing.T) {
-	spec := inputSpec{keys: 320, perKey: size(32, 250), duration: size(24*time.Second, 150*time.Second)}
+	spec := inputSpec{keys: 320, perKey: size(32, 313), duration: size(24*time.Second, 150*time.Second)}
 	every := size(6*time.Second, 8*time.Second)
 	c := setup(t)
 	ws := []*worker{
