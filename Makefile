@@ -1,8 +1,9 @@
 # riffle: key-ordered async processing for goka.
 #
-#   make demo    the same workload run sync and async on the embedded broker
+#   make demo    the windowed-dedup reference app, sync then async, on the embedded broker
 #   make test    go vet, staticcheck and the race-enabled test suite
 #   make bench   the sync-vs-async latency sweep (slow; not part of make test)
+#   make bench-dedup  the same sweep on the windowed-dedup reference workload; plots docs/dedup-sweep.svg
 #   make jaeger  build (if needed) and run a local Jaeger on 127.0.0.1 (OTLP 4317/4318, query 16686)
 #   make jaeger-test  the tracing integration test against that Jaeger (CI runs it after make test)
 
@@ -12,12 +13,12 @@ PKGS        ?= ./...
 # The race detector multiplies run time; keep individual packages bounded.
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all demo test vet staticcheck unit bench jaeger jaeger-build jaeger-test
+.PHONY: all demo test vet staticcheck unit bench bench-dedup jaeger jaeger-build jaeger-test
 
 all: test
 
 demo:
-	$(GO) run ./examples/demo
+	$(GO) run ./examples/dedup -compare
 
 test: vet staticcheck unit
 
@@ -33,6 +34,11 @@ unit:
 # BENCH_ARGS lets you change the sweep, e.g. make bench BENCH_ARGS="-latencies 0,2 -runs 3"
 bench:
 	$(GO) run ./cmd/riffle bench $(BENCH_ARGS)
+
+# The latency sweep on the reference workload (examples/dedup's): latency
+# injected into the window store's client, output verified after every run.
+bench-dedup:
+	$(GO) run ./cmd/riffle bench -workload dedup -svg docs/dedup-sweep.svg $(BENCH_ARGS)
 
 # Jaeger is built from its Go module in a separate tools module
 # (tools/jaeger/go.mod pins it), so that its ~330 module lines stay out of

@@ -13,13 +13,15 @@ import (
 
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
 )
 
-// runBench is "riffle bench": for each latency it runs the workload sync and
-// async, alternating, cfg.runs times each, on one embedded broker, and
-// reports medians, the speedup and how close async comes to the physical
-// bound min(C, K/L, P/L).
+// runBench is "riffle bench": for each latency it runs the workload (the
+// counter workload, or with -workload dedup the windowed-dedup reference
+// workload) sync and async, alternating, cfg.runs times each, on one
+// embedded broker, and reports medians, the speedup and how close async
+// comes to the physical bound min(C, K/L, P/L).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseBenchConfig(args, stderr)
 	if err != nil {
@@ -41,8 +43,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	env := describeEnv(args)
 	began := time.Now()
 	fmt.Fprintf(stderr, "%s\n", env.header())
-	fmt.Fprintf(stderr, "keys %d, partitions %d, workers (P) %d, runs %d per mode and latency\n",
-		cfg.keys, cfg.partitions, cfg.inFlightCap(), cfg.runs)
+	if cfg.workload == workloadDedup {
+		fmt.Fprintf(stderr, "workload dedup: %.0f%% duplicate events, window %s, window store %s behind the latency injector; partitions %d, workers (P) %d, runs %d per mode and latency\n",
+			100*cfg.dupRate, cfg.window, cfg.storeName(), cfg.partitions, cfg.inFlightCap(), cfg.runs)
+	} else {
+		fmt.Fprintf(stderr, "keys %d, partitions %d, workers (P) %d, runs %d per mode and latency\n",
+			cfg.keys, cfg.partitions, cfg.inFlightCap(), cfg.runs)
+	}
 	for _, l := range cfg.latencies {
 		fmt.Fprintf(stderr, "  %5s: %7d records per sync run, %7d per async run\n", fmtMS(l), cfg.syncRecords(l), cfg.asyncRecords(l))
 	}
@@ -83,6 +90,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "wrote %s\n", cfg.out)
 	}
+	if cfg.svg != "" {
+		if err := writeSVG(cfg.svg, env, cfg, rows); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", cfg.svg)
+	}
 	return printJSON(stdout, cfg, rows)
 }
 
@@ -105,6 +118,9 @@ func (b *bench) sweepModes(ctx context.Context, l time.Duration, modes ...worklo
 			res, err := b.run(ctx, m, l, i)
 			if err != nil {
 				return nil, err
+			}
+			if r.keys == 0 || res.Keys < r.keys {
+				r.keys = res.Keys
 			}
 			if m == workload.Sync {
 				r.sync = append(r.sync, res)
@@ -154,6 +170,26 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 	if b.cfg.maxPerPart > 0 {
 		exec = append(exec, asyncdsl.WithMaxPendingPerPartition(b.cfg.maxPerPart))
 	}
+	// The dedup workload: a new set of events per run (seeded by the run's
+	// number, so that sync and async see the same ids), verified after it.
+	var (
+		task *workload.Task
+		dd   *dedup.Workload
+		keys = b.cfg.keys
+		name = "bench"
+	)
+	if b.cfg.workload == workloadDedup {
+		var err error
+		dd, err = dedup.New(dedup.Config{
+			Records: records, DupRate: b.cfg.dupRate, NoDuplicates: b.cfg.dupRate == 0,
+			Window: b.cfg.window, Redis: b.cfg.redis, RedisPoolSize: b.cfg.inFlightCap(), Seed: uint64(i),
+		})
+		if err != nil {
+			return workload.Result{}, err
+		}
+		defer func() { _ = dd.Close() }()
+		task, keys, name = dd.Task(), dd.Events().Unique(), "bench-dedup"
+	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.runTimeout)
 	defer cancel()
 	var profErr error
@@ -169,11 +205,12 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 		Mode:       m,
 		Latency:    l,
 		Records:    records,
-		Keys:       b.cfg.keys,
+		Keys:       keys,
+		Task:       task,
 		Partitions: b.cfg.partitions,
 		Workers:    b.cfg.workers,
 		Executor:   exec,
-		Name:       "bench",
+		Name:       name,
 		OnStart:    b.profiler(m, l, i, &profErr),
 		Progress:   progress,
 	})
@@ -182,6 +219,13 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 	}
 	if profErr != nil {
 		return res, profErr
+	}
+	if dd != nil {
+		if err := dd.Err(); err != nil {
+			return res, fmt.Errorf("%s run %d at %s: %w", m, i, fmtMS(l), err)
+		}
+		v, _ := dd.Verdict()
+		fmt.Fprintf(b.stderr, "%5s %-5s run %d/%d: verdict %s\n", fmtMS(l), m, i, b.cfg.runs, v)
 	}
 	fmt.Fprintf(b.stderr, "%5s %-5s run %d/%d: %7d records in %6.2f s = %8.0f records/s (ready %s, output %s, committed %s), callback %.2f ms, cpu %.3f s/1k, %.0f allocs/record, peak heap %s, max in flight %d, max pending %d, other processes %.2f cores\n",
 		fmtMS(l), m, i, b.cfg.runs, res.Records, res.Elapsed.Seconds(), res.RPS,

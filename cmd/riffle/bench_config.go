@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/internal/dedup"
 )
 
 // benchConfig is the parsed command line of "riffle bench".
@@ -36,7 +37,19 @@ type benchConfig struct {
 	callTimeout  time.Duration
 	maxOther     float64
 	retries      int
+
+	workload string  // "counter" or "dedup"
+	dupRate  float64 // dedup: fraction of duplicate events
+	window   time.Duration
+	redis    string // dedup: Redis address of the window; "" in memory
+	svg      string // write the plot here
 }
+
+// The workloads of -workload.
+const (
+	workloadCounter = "counter"
+	workloadDedup   = "dedup"
+)
 
 // Sizing of the runs; see syncRecords and asyncRecords.
 const (
@@ -76,6 +89,11 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.Float64Var(&c.maxOther, "max-other-load", 0, "redo a run when other processes kept more than this many cores busy during it (0: never; Linux only)")
 	fs.IntVar(&c.retries, "retries", 5, "how often -max-other-load redoes one run at most")
 	fs.DurationVar(&c.runTimeout, "run-timeout", defaultRunTimout, "give up on a run after this long")
+	fs.StringVar(&c.workload, "workload", workloadCounter, "counter: read, remote call, write, emit per record; dedup: the windowed-dedup reference workload, latency injected into its window store, output verified")
+	fs.Float64Var(&c.dupRate, "dup-rate", dedup.DefaultDupRate, "dedup: fraction of events that repeat a recent id, within [0, 1)")
+	fs.DurationVar(&c.window, "window", dedup.DefaultWindow, "dedup: the dedup window")
+	fs.StringVar(&c.redis, "redis", "", "dedup: host:port of a Redis server for the window (default: in memory)")
+	fs.StringVar(&c.svg, "svg", "", "also write a plot of throughput against latency (log scale) to this SVG file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -99,6 +117,14 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	}
 	if c.keys < 1 || c.partitions < 1 || c.workers < 0 || c.maxPending < 0 || c.maxPerPart < 0 || c.recordsSync < 0 || c.recordsAsync < 0 || c.flush < 0 || c.callTimeout < 0 || c.maxOther < 0 || c.retries < 0 {
 		problems = append(problems, "-keys and -partitions must be positive; counts, -flush and -call-timeout must not be negative")
+	}
+	switch c.workload {
+	case workloadCounter, workloadDedup:
+	default:
+		problems = append(problems, fmt.Sprintf("-workload must be counter or dedup, got %q", c.workload))
+	}
+	if !(c.dupRate >= 0 && c.dupRate < 1) || c.window <= 0 {
+		problems = append(problems, "-dup-rate must be within [0, 1) and -window positive")
 	}
 	switch c.profileMode {
 	case "sync", "async", "all":
@@ -145,4 +171,12 @@ func (c benchConfig) asyncRecords(l time.Duration) int {
 	}
 	n := int(runTarget.Seconds() * float64(min(c.keys, c.inFlightCap())) / l.Seconds())
 	return min(maxAsyncRecords, max(minAsyncRecords, n))
+}
+
+// storeName describes the dedup workload's window store.
+func (c benchConfig) storeName() string {
+	if c.redis != "" {
+		return "Redis at " + c.redis
+	}
+	return "in memory"
 }

@@ -1,6 +1,7 @@
 // Command riffle is riffle's command-line tool. Subcommands:
 //
 //	riffle bench [flags]   the sync-vs-async latency sweep on the embedded broker
+//	                       (-workload dedup: the windowed-dedup reference workload)
 //
 // Run "riffle <subcommand> -h" for a subcommand's flags.
 package main
@@ -27,7 +28,7 @@ type command struct {
 // commands lists the subcommands; add new ones here.
 func commands() []command {
 	return []command{
-		{name: "bench", summary: "sync-vs-async latency sweep on the embedded broker", run: runBench},
+		{name: "bench", summary: "sync-vs-async latency sweep on the embedded broker (-workload dedup: the reference workload)", run: runBench},
 		{name: "broker", summary: "embedded Kafka-protocol broker on 127.0.0.1 until SIGINT/SIGTERM", run: runBroker},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 // summary.
 type row struct {
 	latency     time.Duration
+	keys        int // distinct keys of the runs (the fewest, for dedup: unique ids)
 	sync, async []workload.Result
 
 	syncRPS, asyncRPS     float64 // medians
@@ -103,8 +105,12 @@ func median(xs []float64) float64 {
 // computeBound sets the physical bound min(C, K/L, P/L) and the verdicts.
 func (r *row) computeBound(c float64, cfg benchConfig) {
 	r.bound, r.boundBy = c, "C"
+	keys := cfg.keys
+	if r.keys > 0 {
+		keys = r.keys
+	}
 	if l := r.latency.Seconds(); l > 0 {
-		if k := float64(cfg.keys) / l; k < r.bound {
+		if k := float64(keys) / l; k < r.bound {
 			r.bound, r.boundBy = k, "K/L"
 		}
 		if p := float64(cfg.inFlightCap()) / l; p < r.bound {
@@ -148,8 +154,8 @@ func printTable(w io.Writer, e *env, cfg benchConfig, c float64, rows []*row) {
 	fmt.Fprintln(w, e.header())
 	fmt.Fprintf(w, "command: %s\n", e.command)
 	fmt.Fprintf(w, "sweep took %s; load average after %s\n", e.took.Round(time.Second), e.loadAfter)
-	fmt.Fprintf(w, "bound = min(C, K/L, P/L) with C = %.0f records/s (sync, 0 ms, this run), K = %d keys, P = %d workers\n",
-		c, cfg.keys, cfg.inFlightCap())
+	fmt.Fprintf(w, "bound = min(C, K/L, P/L) with C = %.0f records/s (sync, 0 ms, this run), K = %s, P = %d workers\n",
+		c, boundKeys(cfg, rows), cfg.inFlightCap())
 	fmt.Fprintf(w, "medians of %d runs per mode; CPU is the whole process (processor, broker, consumer); heap is the largest peak\n\n", cfg.runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "latency\tsync rec/s\tasync rec/s\tspeedup\tbound rec/s\t% of bound\tCPU s/1k sync\tasync\tpeak heap sync\tasync\trecords sync\tasync\t")
@@ -160,6 +166,19 @@ func printTable(w io.Writer, e *env, cfg benchConfig, c float64, rows []*row) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
+	if cfg.workload == workloadDedup {
+		fmt.Fprintln(w, "against the reference system's published points (its core count is not known to us):")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "latency\tsync rec/s\tasync rec/s\tspeedup\tref sync\tref async\tref speedup\tasync / ref async\t")
+		for _, r := range rows {
+			if p, ok := refAt(r.latency); ok {
+				fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.1fx\t%.0f\t%.0f\t%.1fx\t%.1fx\t\n", fmtMS(r.latency), r.syncRPS, r.asyncRPS, r.speedup,
+					p.syncRPS, p.asyncRPS, p.asyncRPS/p.syncRPS, r.asyncRPS/p.asyncRPS)
+			}
+		}
+		_ = tw.Flush()
+		fmt.Fprintln(w)
+	}
 	for _, r := range rows {
 		aim := "met"
 		if !r.aimMet {
@@ -200,6 +219,8 @@ type jsonRow struct {
 	SyncAllocs       float64   `json:"sync_allocs_per_record"`
 	AsyncAllocs      float64   `json:"async_allocs_per_record"`
 	MaxOtherCores    float64   `json:"max_other_cores"`
+	Workload         string    `json:"workload"`
+	DupRate          *float64  `json:"dup_rate,omitempty"`
 }
 
 func printJSON(w io.Writer, cfg benchConfig, rows []*row) error {
@@ -221,7 +242,8 @@ func printJSON(w io.Writer, cfg benchConfig, rows []*row) error {
 			SyncRecords:      r.syncRecs,
 			AsyncRecords:     r.asyncRecs,
 			Runs:             cfg.runs,
-			Keys:             cfg.keys,
+			Keys:             cmp.Or(r.keys, cfg.keys),
+			Workload:         cfg.workload,
 			Partitions:       cfg.partitions,
 			Workers:          cfg.inFlightCap(),
 			AimMet:           r.aimMet,
@@ -236,6 +258,10 @@ func printJSON(w io.Writer, cfg benchConfig, rows []*row) error {
 		}
 		for _, x := range r.async {
 			j.AsyncRPSRuns = append(j.AsyncRPSRuns, round(x.RPS, 0))
+		}
+		if cfg.workload == workloadDedup {
+			d := cfg.dupRate
+			j.DupRate = &d
 		}
 		if r.hasFloor {
 			met := r.floorMet
@@ -258,14 +284,25 @@ func writeMarkdown(path string, e *env, cfg benchConfig, c float64, rows []*row)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s with `%s` (sweep took %s).\n\n", e.started.Format("2006-01-02"), e.command, e.took.Round(time.Second))
 	fmt.Fprintf(&b, "Machine: %d CPUs (GOMAXPROCS %d), %s; load average %s before, %s after.\n\n", e.cpus, e.gomaxprocs, e.goVersion, e.loadBefore, e.loadAfter)
-	fmt.Fprintf(&b, "Bound = min(C, K/L, P/L), C = %.0f records/s (sync at 0 ms, this sweep), K = %d keys, P = %d workers. Medians of %d runs per mode; CPU is the whole process; heap is the largest peak of the runs.\n\n",
-		c, cfg.keys, cfg.inFlightCap(), cfg.runs)
+	fmt.Fprintf(&b, "Bound = min(C, K/L, P/L), C = %.0f records/s (sync at 0 ms, this sweep), K = %s, P = %d workers. Medians of %d runs per mode; CPU is the whole process; heap is the largest peak of the runs.\n\n",
+		c, boundKeys(cfg, rows), cfg.inFlightCap(), cfg.runs)
 	b.WriteString("| latency | sync rec/s | async rec/s | speedup | bound rec/s | % of bound | CPU s/1k sync | CPU s/1k async | peak heap sync | peak heap async | records sync | records async | floor |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.1fx | %.0f (%s) | %.0f%% | %.3f | %.3f | %s | %s | %d | %d | %s |\n",
 			fmtMS(r.latency), r.syncRPS, r.asyncRPS, r.speedup, r.bound, r.boundBy, r.pctBound,
 			r.syncCPU, r.asyncCPU, fmtMiB(r.syncHeap), fmtMiB(r.asyncHeap), r.syncRecs, r.asyncRecs, r.verdict())
+	}
+	if cfg.workload == workloadDedup {
+		fmt.Fprintf(&b, "\nAgainst the reference system's published points (ours: %d CPUs; the reference's core count is not known to us):\n\n", e.cpus)
+		b.WriteString("| latency | sync (goka) rec/s | async (riffle) rec/s | speedup | reference sync | reference async | reference speedup | riffle async / reference async |\n")
+		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, r := range rows {
+			if p, ok := refAt(r.latency); ok {
+				fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.1fx | %.0f | %.0f | %.1fx | %.1fx |\n", fmtMS(r.latency), r.syncRPS, r.asyncRPS, r.speedup,
+					p.syncRPS, p.asyncRPS, p.asyncRPS/p.syncRPS, r.asyncRPS/p.asyncRPS)
+			}
+		}
 	}
 	b.WriteString("\nRuns (records/s), and the most cores other processes of the machine kept busy during a run:\n\n")
 	for _, r := range rows {
@@ -280,4 +317,19 @@ func runList(rs []workload.Result) string {
 		parts = append(parts, fmt.Sprintf("%.0f", r.RPS))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// boundKeys describes K of the bound: the counter workload's keys, or the
+// dedup workload's unique ids (the fewest of a run).
+func boundKeys(cfg benchConfig, rows []*row) string {
+	if cfg.workload != workloadDedup {
+		return fmt.Sprintf("%d keys", cfg.keys)
+	}
+	fewest := 0
+	for _, r := range rows {
+		if fewest == 0 || (r.keys > 0 && r.keys < fewest) {
+			fewest = r.keys
+		}
+	}
+	return fmt.Sprintf("the run's unique ids (at least %d)", fewest)
 }

@@ -35,12 +35,15 @@ func callback(latency time.Duration, output goka.Stream) goka.ProcessCallback {
 	}
 }
 
-// graph is the workload's group: input (bytes) → callback → output (bytes),
-// with an int64 table.
-func graph(names names, cb goka.ProcessCallback) *goka.GroupGraph {
-	return goka.DefineGroup(names.group,
+// graph is the run's group: input (bytes) → callback → output (bytes), with
+// a table of codec table if it is not nil.
+func graph(names names, cb goka.ProcessCallback, table goka.Codec) *goka.GroupGraph {
+	edges := []goka.Edge{
 		goka.Input(names.input, new(codec.Bytes), cb),
-		goka.Persist(new(codec.Int64)),
 		goka.Output(names.output, new(codec.Bytes)),
-	)
+	}
+	if table != nil {
+		edges = append(edges, goka.Persist(table))
+	}
+	return goka.DefineGroup(names.group, edges...)
 }

@@ -56,9 +56,12 @@ type Config struct {
 	Latency time.Duration
 	// Records is the number of input records. Required.
 	Records int
-	// Keys is the number of distinct keys; record i has key i mod Keys.
-	// Default DefaultKeys.
+	// Keys is the number of distinct keys of the counter workload; record i
+	// has key i mod Keys. Default DefaultKeys. With a Task, it is only
+	// reported in the Result.
 	Keys int
+	// Task is what the run processes. Default Counter(Records, Keys).
+	Task *Task
 	// Partitions is the partition count of the input and output topics.
 	// Default Settings.Partitions.
 	Partitions int
@@ -94,7 +97,7 @@ type Progress struct {
 	Mode    Mode
 	Elapsed time.Duration // since the processor's Run was called
 	Done    int           // output records read so far
-	Total   int           // Config.Records
+	Total   int           // output records the run ends with (Task.Outputs)
 	// RPS is the rate of output records over the last interval; AvgRPS over
 	// the whole run so far.
 	RPS, AvgRPS float64
@@ -124,6 +127,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.Logger = discardLogger{}
 	}
 	var problems []error
+	if c.Task == nil && c.Records > 0 && c.Keys > 0 {
+		c.Task = Counter(c.Records, c.Keys)
+	}
+	if c.Task != nil && (c.Task.Record == nil || c.Task.Callback == nil || c.Task.Outputs <= 0) {
+		problems = append(problems, errors.New("a Task needs Record and Callback, and Outputs must be positive"))
+	}
 	if c.Mode != Sync && c.Mode != Async {
 		problems = append(problems, fmt.Errorf("unknown mode %d", int(c.Mode)))
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,21 +16,13 @@ import (
 // produceBatch is how many records produce hands to ProduceSync at a time.
 const produceBatch = 10_000
 
-// produce writes records records to topic, record i with key i mod keys,
-// partitioned as goka does (the client has s.KgoOptions()). It returns the
-// end offset of every partition.
-func produce(ctx context.Context, cl *kgo.Client, topic string, records, keys int) error {
-	keyBytes := make([][]byte, keys)
-	for k := range keyBytes {
-		keyBytes[k] = []byte("key-" + strconv.Itoa(k))
-	}
+// produce writes records records to topic, record i as task.Record(i),
+// partitioned as goka does (the client has s.KgoOptions()).
+func produce(ctx context.Context, cl *kgo.Client, topic string, records int, task *Task) error {
 	batch := make([]*kgo.Record, 0, min(records, produceBatch))
 	for i := 0; i < records; i++ {
-		batch = append(batch, &kgo.Record{
-			Topic: topic,
-			Key:   keyBytes[i%keys],
-			Value: []byte("value-" + strconv.Itoa(i)),
-		})
+		k, v := task.Record(i)
+		batch = append(batch, &kgo.Record{Topic: topic, Key: k, Value: v})
 		if len(batch) == cap(batch) || i == records-1 {
 			if err := cl.ProduceSync(ctx, batch...).FirstErr(); err != nil {
 				return fmt.Errorf("workload: produce to %s: %w", topic, err)

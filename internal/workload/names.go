@@ -9,6 +9,7 @@ import (
 
 // names are the topics and group of one run.
 type names struct {
+	base   string
 	group  goka.Group
 	input  goka.Stream
 	output goka.Stream
@@ -19,6 +20,7 @@ type names struct {
 func newNames(prefix string, m Mode) names {
 	base := fmt.Sprintf("%s-%s-%08x", prefix, m, rand.Uint32())
 	return names{
+		base:   base,
 		group:  goka.Group(base),
 		input:  goka.Stream(base + "-in"),
 		output: goka.Stream(base + "-out"),

@@ -46,10 +46,9 @@ func (c *callTimer) OnAttempt(_ asyncdsl.Record, _ int, took time.Duration, _ er
 
 // newSyncProcessor builds plain goka's processor: the callback as it is,
 // goka.NewProcessor with the cluster's builders and in-memory storage.
-func newSyncProcessor(cfg Config, n names) (*processor, error) {
+func newSyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor, error) {
 	var running atomic.Int64
 	calls := new(callTimer)
-	cb := callback(cfg.Latency, n.output)
 	counted := func(ctx goka.Context, msg any) {
 		running.Add(1)
 		start := time.Now()
@@ -61,7 +60,7 @@ func newSyncProcessor(cfg Config, n names) (*processor, error) {
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(cfg.Logger),
 	)
-	p, err := goka.NewProcessor(cfg.Settings.Brokers, graph(n, counted), opts...)
+	p, err := goka.NewProcessor(cfg.Settings.Brokers, graph(n, counted, cfg.Task.Persist), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("workload: sync processor: %w", err)
 	}
@@ -79,7 +78,7 @@ func newSyncProcessor(cfg Config, n names) (*processor, error) {
 // newAsyncProcessor builds riffle's processor: the same callback wrapped by
 // Adapter.Async, built with Adapter.NewProcessor. The builders goka would
 // get move to the adapter's options, as gokaadapter asks.
-func newAsyncProcessor(cfg Config, n names) (*processor, error) {
+func newAsyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor, error) {
 	calls := new(callTimer)
 	exec := []asyncdsl.Option{asyncdsl.WithHook(calls)}
 	if cfg.Workers > 0 {
@@ -97,7 +96,7 @@ func newAsyncProcessor(cfg Config, n names) (*processor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workload: async adapter: %w", err)
 	}
-	g := graph(n, a.Async(callback(cfg.Latency, n.output)))
+	g := graph(n, a.Async(cb), cfg.Task.Persist)
 	// ProcessorOptions brings the consumer builder goka's tables use; the
 	// adapter's own builders win over the others.
 	opts := append(s.ProcessorOptions(), goka.WithLogger(cfg.Logger))

@@ -116,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 
 	began := time.Now()
-	if err := produce(ctx, cl, string(n.input), cfg.Records, cfg.Keys); err != nil {
+	if err := produce(ctx, cl, string(n.input), cfg.Records, cfg.Task); err != nil {
 		return res, err
 	}
 	res.Produce = time.Since(began)
@@ -125,17 +125,22 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 
-	out, err := startOutputCounter(s, string(n.output), cfg.Records)
+	out, err := startOutputCounter(s, string(n.output), cfg.Task.Outputs)
 	if err != nil {
 		return res, err
 	}
 	defer func() { err = errors.Join(err, out.stop()) }()
 
+	info := RunInfo{Name: n.base, Mode: cfg.Mode, Latency: cfg.Latency, Input: n.input, Output: n.output, Settings: s}
+	cb, err := cfg.Task.Callback(info)
+	if err != nil {
+		return res, fmt.Errorf("workload: %s callback: %w", cfg.Mode, err)
+	}
 	var proc *processor
 	if cfg.Mode == Sync {
-		proc, err = newSyncProcessor(cfg, n)
+		proc, err = newSyncProcessor(cfg, n, cb)
 	} else {
-		proc, err = newAsyncProcessor(cfg, n)
+		proc, err = newAsyncProcessor(cfg, n, cb)
 	}
 	if err != nil {
 		return res, err
@@ -201,6 +206,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if stopErr != nil && !errors.Is(stopErr, context.Canceled) {
 		return res, fmt.Errorf("workload: %s processor: %w", cfg.Mode, stopErr)
 	}
+	if cfg.Task.Check != nil {
+		if err := cfg.Task.Check(ctx, info); err != nil {
+			return res, fmt.Errorf("workload: %s check: %w", cfg.Mode, err)
+		}
+	}
 	return res, nil
 }
 
@@ -236,7 +246,7 @@ func (m *measurement) wait(ctx context.Context, runErr <-chan error, covered fun
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("workload: %s run: %d of %d records after %s: %w",
-				m.cfg.Mode, m.out.count.Load(), m.cfg.Records, time.Since(m.start).Round(time.Millisecond), ctx.Err())
+				m.cfg.Mode, m.out.count.Load(), m.cfg.Task.Outputs, time.Since(m.start).Round(time.Millisecond), ctx.Err())
 		case err := <-runErr:
 			m.processorStopped = true
 			if err == nil {
@@ -261,7 +271,7 @@ func (m *measurement) wait(ctx context.Context, runErr <-chan error, covered fun
 			}
 			if ok {
 				m.commitDone = time.Since(m.start)
-				if m.lastDone < m.cfg.Records {
+				if m.lastDone < m.cfg.Task.Outputs {
 					m.report(time.Now()) // the final count, unless a tick showed it
 				}
 				return nil
@@ -280,12 +290,12 @@ func (m *measurement) report(now time.Time) {
 	if m.cfg.Progress == nil {
 		return
 	}
-	done := int(min(m.out.count.Load(), int64(m.cfg.Records)))
+	done := int(min(m.out.count.Load(), int64(m.cfg.Task.Outputs)))
 	p := Progress{
 		Mode:     m.cfg.Mode,
 		Elapsed:  now.Sub(m.start),
 		Done:     done,
-		Total:    m.cfg.Records,
+		Total:    m.cfg.Task.Outputs,
 		InFlight: running,
 		Pending:  pending,
 	}
