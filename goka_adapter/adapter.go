@@ -28,13 +28,13 @@ type Adapter struct {
 
 	wrapped atomic.Int32 // callbacks wrapped by Async or Input
 
+	// bound is published once by NewProcessor and never changes after: every
+	// record's dispatch reads it, so it is an atomic pointer, not a field
+	// under mu.
+	bound atomic.Pointer[binding]
+
 	mu struct {
 		sync.Mutex
-		graph *goka.GroupGraph // set once by NewProcessor
-		// guarded is whether the processor has the sync-callback guard
-		// (hasSyncCallbacks), set with graph. Without it nothing waits
-		// for a key, so dispatch does not count records in keys.
-		guarded bool
 		// metrics is the registration of the executor's gauges, set by
 		// NewProcessor when tracing is on, undone by Close.
 		metrics metric.Registration
@@ -119,14 +119,9 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 	if a.wrapped.Load() == 0 {
 		return nil, ErrNoAsyncCallback
 	}
-	a.mu.Lock()
-	if a.mu.graph != nil {
-		a.mu.Unlock()
+	if !a.bound.CompareAndSwap(nil, &binding{graph: graph, guarded: a.hasSyncCallbacks(graph)}) {
 		return nil, ErrAdapterInUse
 	}
-	a.mu.graph = graph
-	a.mu.guarded = a.hasSyncCallbacks(graph)
-	a.mu.Unlock()
 
 	if err := a.ensureDeadLetterTopic(brokers, graph); err != nil {
 		return nil, err
@@ -222,12 +217,23 @@ func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph
 	return nil
 }
 
+// binding is what NewProcessor fixes about the adapter's processor.
+type binding struct {
+	graph *goka.GroupGraph
+	// guarded is whether the processor has the sync-callback guard
+	// (hasSyncCallbacks). Without it nothing waits for a key, so dispatch
+	// does not count records in keys.
+	guarded bool
+}
+
 // graph returns the graph of the processor, or nil before NewProcessor, and
 // whether the processor guards sync callbacks.
 func (a *Adapter) graph() (graph *goka.GroupGraph, guarded bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.mu.graph, a.mu.guarded
+	b := a.bound.Load()
+	if b == nil {
+		return nil, false
+	}
+	return b.graph, b.guarded
 }
 
 // Close abandons unfinished work, stops the executor and waits for its

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -79,11 +78,7 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 	}
 	adm := kadm.NewClient(kgoClient(t, s))
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
-		return goka.DefineGroup(group,
-			goka.Input(input, seqCodec{}, a.Async(cb)),
-			goka.Output(output, seqCodec{}),
-			goka.Persist(new(codec.Int64)),
-		)
+		return seqGraph(a, group, input, output, cb)
 	}
 
 	// First processor: the blocked records wait until their attempt is

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
@@ -461,4 +462,24 @@ func consumeToEnd(t testing.TB, s broker.Settings, adm *kadm.Client, topic strin
 		return nil
 	}
 	return consumeAll(t, s, topic, total, timeout)
+}
+
+// seqGraph is the group most tests run: cb, async, on input, emitting seqMsg
+// to output, with an int64 table.
+func seqGraph(a *gokaadapter.Adapter, group goka.Group, input, output goka.Stream, cb goka.ProcessCallback) *goka.GroupGraph {
+	return goka.DefineGroup(group,
+		goka.Input(input, seqCodec{}, a.Async(cb)),
+		goka.Output(output, seqCodec{}),
+		goka.Persist(new(codec.Int64)),
+	)
+}
+
+// newSeqProcessor builds the processor of seqGraph on the cluster s.
+func newSeqProcessor(t testing.TB, a *gokaadapter.Adapter, s broker.Settings, group goka.Group, input, output goka.Stream, cb goka.ProcessCallback) *gokaadapter.Processor {
+	t.Helper()
+	proc, err := a.NewProcessor(s.Brokers, seqGraph(a, group, input, output, cb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proc
 }

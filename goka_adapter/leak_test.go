@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -56,15 +55,7 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		ctx.SetValue(int64(m.Seq))
 		ctx.Emit(output, ctx.Key(), m)
 	}
-	g := goka.DefineGroup(group,
-		goka.Input(input, seqCodec{}, a.Async(cb)),
-		goka.Output(output, seqCodec{}),
-		goka.Persist(new(codec.Int64)),
-	)
-	proc, err := a.NewProcessor(s.Brokers, g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	proc := newSeqProcessor(t, a, s, group, input, output, cb)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- proc.Run(ctx) }()

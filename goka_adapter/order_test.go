@@ -50,15 +50,7 @@ func TestPerKeyOrderUnderRandomLatency(t *testing.T) {
 		ctx.SetValue(int64(m.Seq))
 		ctx.Emit(output, ctx.Key(), m)
 	}
-	g := goka.DefineGroup(group,
-		goka.Input(input, seqCodec{}, a.Async(step)),
-		goka.Output(output, seqCodec{}),
-		goka.Persist(new(codec.Int64)),
-	)
-	proc, err := a.NewProcessor(s.Brokers, g)
-	if err != nil {
-		t.Fatal(err)
-	}
+	proc := newSeqProcessor(t, a, s, group, input, output, step)
 	r := run(t, proc)
 
 	n := produceSequences(t, kgoClient(t, s), string(input), keys, perKey)

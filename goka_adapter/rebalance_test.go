@@ -55,11 +55,7 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 	writes := newWriteLog(string(goka.GroupTable(group)))
 
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
-		return goka.DefineGroup(group,
-			goka.Input(input, seqCodec{}, a.Async(cb)),
-			goka.Output(output, seqCodec{}),
-			goka.Persist(new(codec.Int64)),
-		)
+		return seqGraph(a, group, input, output, cb)
 	}
 	newProcessor := func(owner string, remote func(goka.Context, seqMsg), opts ...asyncdsl.Option) *gokaadapter.Processor {
 		a := adapterFor(t, s,

@@ -20,14 +20,10 @@ type recordMeta struct {
 	headers   goka.Headers
 }
 
+// The headers map needs no copy: goka builds it for this one message
+// (HeadersFromSarama) and nothing in goka touches it once the callback
+// returned, and the worker only reads it.
 func snapshotRecord(ctx goka.Context) recordMeta {
-	var headers goka.Headers
-	if h := ctx.Headers(); len(h) > 0 {
-		headers = make(goka.Headers, len(h))
-		for k, v := range h {
-			headers[k] = append([]byte(nil), v...)
-		}
-	}
 	return recordMeta{
 		group:     ctx.Group(),
 		topic:     ctx.Topic(),
@@ -35,7 +31,7 @@ func snapshotRecord(ctx goka.Context) recordMeta {
 		offset:    ctx.Offset(),
 		key:       ctx.Key(),
 		timestamp: ctx.Timestamp(),
-		headers:   headers,
+		headers:   ctx.Headers(),
 	}
 }
 
