@@ -50,7 +50,14 @@ type afterFunc struct {
 }
 
 func newCallCtx(parent context.Context, timeout time.Duration) *callCtx {
-	return &callCtx{parent: parent, deadline: time.Now().Add(timeout)}
+	c := new(callCtx)
+	c.init(parent, timeout)
+	return c
+}
+
+// init sets up a zero callCtx in place, before it is handed to user code.
+func (c *callCtx) init(parent context.Context, timeout time.Duration) {
+	c.parent, c.deadline = parent, time.Now().Add(timeout)
 }
 
 func (c *callCtx) Deadline() (time.Time, bool) {

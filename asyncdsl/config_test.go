@@ -54,6 +54,10 @@ func TestSubmitRejectsInvalidTasks(t *testing.T) {
 		{"nil ctx", FailOnError, func(t *Task) { t.Ctx = nil }, "nil Ctx"},
 		{"nil dead letter", DeadLetterOnError, func(*Task) {}, "nil DeadLetter"},
 		{"uncomparable ctx", FailOnError, func(t *Task) { t.Ctx = funcCtx{context.Background(), []int{1}} }, "non-comparable"},
+		{"work and funcs", FailOnError, func(t *Task) { t.Work = &recordWork{} }, "both Work and funcs"},
+		{"work and a dead letter func", DeadLetterOnError, func(t *Task) {
+			*t = Task{Record: t.Record, Ctx: t.Ctx, Work: &recordWork{}, DeadLetter: func(context.Context, error) (Apply, error) { return nil, nil }}
+		}, "both Work and funcs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,11 +28,8 @@ type lane struct {
 	count      int
 }
 
-// laneLocked returns the lane of k, creating it if needed.
-func (e *Executor) laneLocked(k laneKey) *lane {
-	if l := e.mu.lanes[k]; l != nil {
-		return l
-	}
+// newLaneLocked creates the lane of k, which has none.
+func (e *Executor) newLaneLocked(k laneKey) *lane {
 	var l *lane
 	if n := len(e.mu.free); n > 0 {
 		l = e.mu.free[n-1]

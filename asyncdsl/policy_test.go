@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 var errBoom = errors.New("boom")
@@ -261,4 +262,49 @@ func TestPanics(t *testing.T) {
 			t.Fatalf("outcome %+v, want Failed with a *PanicError and the cause", o)
 		}
 	})
+}
+
+// recordWork is a Task's Work that fails its attempts when fail is set and
+// reports its dead letter and release.
+type recordWork struct {
+	fail       bool
+	attempts   int
+	deadLetter chan error
+	release    chan Outcome
+}
+
+func (w *recordWork) Attempt(context.Context, int) (Apply, error) {
+	w.attempts++
+	if w.fail {
+		return nil, errors.New("remote down")
+	}
+	return func(done func(error)) { done(nil) }, nil
+}
+
+func (w *recordWork) DeadLetter(_ context.Context, err error) (Apply, error) {
+	w.deadLetter <- err
+	return func(done func(error)) { done(nil) }, nil
+}
+
+func (w *recordWork) Release(o Outcome) { w.release <- o }
+
+// TestWorkRunsLikeFuncs: a Task given as Work runs its methods with the
+// contracts of the func fields: attempts with retries, the dead letter under
+// its policy, one release.
+func TestWorkRunsLikeFuncs(t *testing.T) {
+	e := newExecutor(t, WithErrorPolicy(DeadLetterOnError), WithRetry(Retry{MaxAttempts: 2, InitialBackoff: time.Millisecond}))
+	good := &recordWork{release: make(chan Outcome, 1)}
+	submit(t, e, Task{Record: rec(0, 0, "a"), Ctx: context.Background(), Work: good})
+	if o := recv(t, good.release, "the good record's release"); o.Status != Done || good.attempts != 1 {
+		t.Fatalf("good record: %+v after %d attempts", o, good.attempts)
+	}
+	bad := &recordWork{fail: true, deadLetter: make(chan error, 1), release: make(chan Outcome, 1)}
+	submit(t, e, Task{Record: rec(0, 1, "b"), Ctx: context.Background(), Work: bad})
+	if err := recv(t, bad.deadLetter, "the dead letter"); err == nil || !strings.Contains(err.Error(), "remote down") {
+		t.Fatalf("dead letter error %v", err)
+	}
+	if o := recv(t, bad.release, "the bad record's release"); o.Status != DeadLettered || o.Attempts != 2 {
+		t.Fatalf("bad record: %+v", o)
+	}
+	drain(t, e)
 }

@@ -2,6 +2,7 @@ package asyncdsl
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,4 +231,35 @@ func TestRevocationStopsApply(t *testing.T) {
 		t.Error("Apply ran after the revocation")
 	}
 	drain(t, e)
+}
+
+// TestRevocationFailedWriteAbandoned: a write that fails after its
+// assignment was revoked (a writer dropping a revoked assignment's writes)
+// is part of the revocation: the task is Abandoned, and the assignment does
+// not fail, whatever the policy.
+func TestRevocationFailedWriteAbandoned(t *testing.T) {
+	e := newExecutor(t, WithWorkers(4), WithDrainTimeout(testTimeout))
+	rc := newRecorder()
+	actx, revoke := context.WithCancel(context.Background())
+	defer revoke()
+
+	acks := make(chan func(error), 1)
+	r0 := rec(0, 0, "a")
+	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
+		return func(done func(error)) { acks <- done }, nil
+	}, Release: rc.release(r0)})
+	r1 := rec(0, 1, "b")
+	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: ok, Release: rc.release(r1)})
+	done := recv(t, acks, "offset 0's Apply")
+	revoke()
+	done(errors.New("dropped: partition revoked"))
+	got := rc.waitN(t, 2)
+	if s := statuses(got); s != "0:abandoned 1:abandoned" {
+		t.Fatalf("releases %q, want both abandoned", s)
+	}
+	if got[0].Err != nil {
+		t.Errorf("abandoned task carries error %v", got[0].Err)
+	}
+	drain(t, e)
+	rc.checkOnce(t)
 }

@@ -36,14 +36,18 @@ func (e *Executor) Submit(ctx context.Context, t Task) error {
 	var waitStart time.Time
 
 	e.mu.Lock()
-	var a *assignment
+	var (
+		a *assignment
+		l *lane
+	)
 	for {
 		if e.mu.closed {
 			e.mu.Unlock()
 			return ErrClosed
 		}
 		a = e.lookupLocked(tp, t.Ctx) // nil: t starts a new assignment
-		if e.fitsLocked(a, lk) {
+		l = e.mu.lanes[lk]            // nil: t starts a new lane
+		if e.fitsLocked(a, l) {
 			break
 		}
 		ch := e.waitChangeLocked()
@@ -74,7 +78,10 @@ func (e *Executor) Submit(ctx context.Context, t Task) error {
 	}
 
 	it := &task{Task: t, asg: a, submitted: e.now()}
-	it.lane = e.laneLocked(lk)
+	if l == nil {
+		l = e.newLaneLocked(lk)
+	}
+	it.lane = l
 	it.lane.count++
 	e.mu.pending++
 	a.appendLocked(it)
@@ -103,15 +110,16 @@ func (e *Executor) Submit(ctx context.Context, t Task) error {
 }
 
 // fitsLocked reports whether one more task fits in the bounds of the
-// executor, of assignment a (nil if t starts a new one) and of lane lk.
-func (e *Executor) fitsLocked(a *assignment, lk laneKey) bool {
+// executor, of assignment a (nil if t starts a new one) and of lane l (nil
+// if t starts a new one).
+func (e *Executor) fitsLocked(a *assignment, l *lane) bool {
 	if e.mu.pending >= e.cfg.maxPending {
 		return false
 	}
 	if a != nil && a.pending >= e.cfg.maxPendingPerPartition {
 		return false
 	}
-	if l := e.mu.lanes[lk]; l != nil && l.count >= e.cfg.maxQueuedPerKey {
+	if l != nil && l.count >= e.cfg.maxQueuedPerKey {
 		return false
 	}
 	return true
@@ -120,14 +128,17 @@ func (e *Executor) fitsLocked(a *assignment, lk laneKey) bool {
 // validate checks what Submit cannot work without.
 func (e *Executor) validate(t *Task) error {
 	var problem string
+	funcs := t.Attempt != nil || t.DeadLetter != nil || t.Release != nil
 	switch {
 	case t.Ctx == nil:
 		problem = "nil Ctx"
-	case t.Attempt == nil:
+	case t.Work != nil && funcs:
+		problem = "both Work and funcs set"
+	case t.Work == nil && t.Attempt == nil:
 		problem = "nil Attempt"
-	case t.Release == nil:
+	case t.Work == nil && t.Release == nil:
 		problem = "nil Release"
-	case t.DeadLetter == nil && e.cfg.policy == DeadLetterOnError:
+	case t.Work == nil && t.DeadLetter == nil && e.cfg.policy == DeadLetterOnError:
 		problem = "nil DeadLetter under the dead-letter policy"
 	case !reflect.TypeOf(t.Ctx).Comparable():
 		// Assignments are told apart by Ctx identity (==), which would

@@ -21,11 +21,15 @@ type Record struct {
 // after the attempt succeeded and before the next task of the same lane
 // starts, and never after the task's assignment was revoked. It must call done
 // exactly once, from any goroutine, when the writes are acknowledged, or with
-// the error that made them fail (later calls are ignored). It must not block:
-// a revocation waits for Applies in progress. A nil Apply means "no effects".
+// the error that made them fail (later calls are ignored); a failed write
+// fails the assignment, unless the assignment was revoked by then, in which
+// case the task is Abandoned. It must not block: a revocation waits for
+// Applies in progress, and a worker in Apply runs nothing else; hand slow
+// sends to another goroutine. A nil Apply means "no effects".
 type Apply func(done func(error))
 
-// Task is one record's unit of work.
+// Task is one record's unit of work: what it runs is either Work or the
+// three funcs Attempt, DeadLetter and Release, never both.
 type Task struct {
 	Record
 
@@ -33,6 +37,10 @@ type Task struct {
 	// of a (topic, partition) must carry the same Ctx: its cancellation is the
 	// revocation signal. Attempt contexts derive from it.
 	Ctx context.Context
+
+	// Work, if set, is called instead of the func fields below, which must
+	// then be nil. See Work for when to prefer it.
+	Work Work
 
 	// Attempt runs the work once. attempt counts from 1. It must not apply
 	// effects itself: it returns them as an Apply, so that the executor can
@@ -51,6 +59,19 @@ type Task struct {
 	// prefix (a worker, the goroutine that called done, the revocation
 	// watcher, or Submit's own when the assignment had already failed).
 	Release func(Outcome)
+}
+
+// Work is what a Task runs, as one value instead of three funcs. Its
+// methods have the contracts of the Task fields of the same names.
+//
+// It is for submitters on a hot path: a method value allocates, so a
+// submitter that keeps a record's state in a struct and passes a pointer to
+// it as Work saves three allocations per record over setting the three
+// funcs to that struct's methods. (gokaadapter does this.)
+type Work interface {
+	Attempt(ctx context.Context, attempt int) (Apply, error)
+	DeadLetter(ctx context.Context, err error) (Apply, error)
+	Release(Outcome)
 }
 
 // Status says how a task ended.

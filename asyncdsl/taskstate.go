@@ -43,8 +43,9 @@ const noFailure = math.MaxUint64
 // a done callback held by user code) stay harmless because its state only
 // moves forward.
 //
-// Field order keeps the struct at 256 bytes, one allocation size class; the
-// small fields are grouped so that they share words.
+// The small fields are grouped so that they share words. firstCall, the
+// context of attempt 1 under a call timeout, is part of it so that a record
+// that needs one attempt costs one allocation here.
 type task struct {
 	Task
 	asg  *assignment
@@ -75,7 +76,18 @@ type task struct {
 	okStatus Status
 	okErr    error
 	writeErr error
+
+	firstCall callCtx // written by the worker that runs attempt 1
 }
 
 // notStarted reports whether no worker has taken the task yet.
 func (t *task) notStarted() bool { return t.state == stateQueued || t.state == stateReady }
+
+// release calls the task's Release.
+func (t *task) release(o Outcome) {
+	if t.Work != nil {
+		t.Work.Release(o)
+		return
+	}
+	t.Release(o)
+}

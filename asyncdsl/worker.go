@@ -141,12 +141,12 @@ func (e *Executor) run(t *task) result {
 
 // attempt runs one attempt with its own deadline, and tells the hooks.
 func (e *Executor) attempt(t *task, n int) (Apply, error) {
-	ctx := e.callContext(t.asg)
+	ctx := e.attemptContext(t, n)
 	var start int64
 	if len(e.attemptHooks) > 0 {
 		start = e.now()
 	}
-	apply, err := callAttempt(ctx, t.Attempt, n)
+	apply, err := callAttempt(ctx, &t.Task, n)
 	endCall(ctx)
 	if len(e.attemptHooks) > 0 {
 		took := nanos(e.now() - start)
@@ -166,6 +166,18 @@ func (e *Executor) callContext(a *assignment) context.Context {
 		return newCallCtx(a.runCtx, e.cfg.callTimeout)
 	}
 	return a.runCtx
+}
+
+// attemptContext is callContext for attempt n of t. The first attempt's
+// lives in the task, which saves an allocation for the records that need
+// just one attempt; user code may keep it after the call, which keeps the
+// task reachable, no more.
+func (e *Executor) attemptContext(t *task, n int) context.Context {
+	if e.cfg.callTimeout > 0 && n == 1 {
+		t.firstCall.init(t.asg.runCtx, e.cfg.callTimeout)
+		return &t.firstCall
+	}
+	return e.callContext(t.asg)
 }
 
 // endCall cancels the context of a call that returned, as the CancelFunc
@@ -191,7 +203,7 @@ func (e *Executor) exhausted(t *task, attempts int, err error) result {
 		return result{status: Skipped, err: taskErr}
 	case DeadLetterOnError:
 		ctx := e.callContext(t.asg)
-		apply, dlErr := callDeadLetter(ctx, t.DeadLetter, taskErr)
+		apply, dlErr := callDeadLetter(ctx, &t.Task, taskErr)
 		endCall(ctx)
 		if dlErr != nil {
 			if t.asg.runCtx.Err() != nil {
@@ -298,10 +310,16 @@ func (t *task) done(err error) {
 
 // writeResult is the result of an applied task once done was called. A
 // failed write fails the assignment whatever the policy: a write that did
-// not happen is not a user error that skipping could hide.
+// not happen is not a user error that skipping could hide. Once the
+// assignment was revoked, though, a failed write is part of the revocation
+// (the writer may drop the writes of a revoked assignment): the task is
+// Abandoned, and its next owner processes it again.
 func (t *task) writeResult() result {
 	if t.writeErr == nil {
 		return result{status: t.okStatus, err: t.okErr}
+	}
+	if t.asg.ended() {
+		return result{status: Abandoned}
 	}
 	err := fmt.Errorf("write failed: %w", t.writeErr)
 	var cause *TaskError

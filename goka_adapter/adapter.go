@@ -23,6 +23,7 @@ type Adapter struct {
 
 	storages *storageRegistry
 	producer producerCapture
+	emitter  *emitter
 	gate     *commitGate
 	keys     *keyTracker
 
@@ -74,6 +75,7 @@ func New(opts ...Option) (*Adapter, error) {
 		cfg:      cfg,
 		executor: exec,
 		storages: newStorageRegistry(),
+		emitter:  newEmitter(),
 		gate:     newCommitGate(),
 		keys:     newKeyTracker(),
 	}, nil
@@ -244,6 +246,9 @@ func (a *Adapter) Close() error {
 		if err != nil && !errors.Is(err, asyncdsl.ErrClosed) {
 			a.closeErr = err
 		}
+		// After the executor: its drain waits for writes the emitter
+		// still has to send.
+		a.emitter.close()
 		a.mu.Lock()
 		reg := a.mu.metrics
 		a.mu.metrics = nil

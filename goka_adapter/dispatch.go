@@ -17,7 +17,9 @@ import (
 //  2. it takes the record's deferred commit, so goka does not commit when
 //     the callback returns;
 //  3. it hands the record to the executor, which may block while the key,
-//     the partition or the executor is full (backpressure on the consumer);
+//     the partition or the executor is full, after waiting while too many
+//     records' writes wait for goka's producer (backpressure on the
+//     consumer);
 //  4. it returns, unless the deterministic mode waits for the release.
 //
 // The release, in delivery order per partition, turns the outcome into
@@ -35,6 +37,7 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	r := &asyncRecord{a: a, graph: graph, guarded: guarded, msg: msg, cb: cb, rec: snapshotRecord(gctx)}
 	r.trace = a.cfg.tracing.StartRecord(r.rec.tracingMessage()) // nil if tracing is off
 	assignment := gctx.Context()
+	r.assignment = assignment
 	r.commit = gctx.DeferCommit()
 	if a.cfg.deterministic {
 		r.released = make(chan struct{})
@@ -44,18 +47,21 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 		a.keys.add(r.lane())
 	}
 	task := asyncdsl.Task{
-		Record:     r.rec.executorRecord(),
-		Ctx:        assignment,
-		Attempt:    r.attempt,
-		DeadLetter: r.deadLetter,
-		Release:    r.release,
+		Record: r.rec.executorRecord(),
+		Ctx:    assignment,
+		Work:   r, // one value, not three method values: no allocation
 	}
 	if r.trace != nil {
 		// The executor's hooks find the record's trace here; the hook
 		// ends it when the record is released.
 		task.Record.Tag = r.trace
 	}
-	err := a.executor.Submit(assignment, task)
+	// Wait while the producer is the bottleneck (emitter.go), then hand
+	// the record over.
+	err := a.emitter.waitRoom(assignment)
+	if err == nil {
+		err = a.executor.Submit(assignment, task)
+	}
 	if err != nil {
 		// The record was not registered: the assignment ended or the
 		// executor closed while the submit waited for capacity (abandon
@@ -64,7 +70,7 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, asyncdsl.ErrClosed) {
 			o = asyncdsl.Outcome{Status: asyncdsl.Abandoned}
 		}
-		r.release(o)
+		r.Release(o)
 		r.trace.End(o, 0) // no hook sees a record the executor did not accept
 	}
 	if r.released != nil {
@@ -72,20 +78,22 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	}
 }
 
-// asyncRecord is one record handed to the executor: everything its Attempt,
-// DeadLetter and Release need, in one allocation per record. Its fields are
+// asyncRecord is one record handed to the executor, as the task's
+// asyncdsl.Work: everything its Attempt, DeadLetter and Release need, in one
+// allocation per record. Its fields are
 // written by dispatch, on goka's partition goroutine, before Submit
 // publishes the task, and only read afterwards, except first (below).
 type asyncRecord struct {
-	a        *Adapter
-	graph    *goka.GroupGraph
-	guarded  bool // the processor has the sync guard: count the record in a.keys
-	rec      recordMeta
-	trace    *tracing.Record // nil if tracing is off
-	msg      any
-	cb       goka.ProcessCallback
-	commit   func(error)   // goka's deferred commit of the record
-	released chan struct{} // deterministic mode: closed by release
+	a          *Adapter
+	graph      *goka.GroupGraph
+	guarded    bool // the processor has the sync guard: count the record in a.keys
+	rec        recordMeta
+	trace      *tracing.Record // nil if tracing is off
+	msg        any
+	cb         goka.ProcessCallback
+	assignment context.Context // goka's context of the record's partition assignment
+	commit     func(error)     // goka's deferred commit of the record
+	released   chan struct{}   // deterministic mode: closed by release
 
 	// first is the state of attempt 1, allocated with the record since
 	// most records need just one attempt. The executor runs a task's
@@ -97,8 +105,8 @@ type asyncRecord struct {
 
 func (r *asyncRecord) lane() laneKey { return laneKey{r.rec.partition, r.rec.key} }
 
-// release is the task's Release: it turns the outcome into goka's commit.
-func (r *asyncRecord) release(o asyncdsl.Outcome) {
+// Release is the task's Release: it turns the outcome into goka's commit.
+func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 	if r.guarded {
 		r.a.keys.done(r.lane())
 	}
@@ -116,9 +124,9 @@ func (r *asyncRecord) release(o asyncdsl.Outcome) {
 	}
 }
 
-// attempt is the task's Attempt: it runs the user's callback once, on a
+// Attempt is the task's Attempt: it runs the user's callback once, on a
 // worker, with a proxy context.
-func (r *asyncRecord) attempt(ctx context.Context, n int) (asyncdsl.Apply, error) {
+func (r *asyncRecord) Attempt(ctx context.Context, n int) (asyncdsl.Apply, error) {
 	if u, ok := r.msg.(undecodable); ok {
 		return nil, asyncdsl.Permanent(&DecodeError{
 			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Err: u.err,
@@ -133,11 +141,11 @@ func (r *asyncRecord) attempt(ctx context.Context, n int) (asyncdsl.Apply, error
 	if err := p.runCallback(r.cb, r.msg); err != nil {
 		return nil, err
 	}
-	return r.trace.WriteBack(p.effects.apply(r.a, r.rec.partition, r.trace), len(p.effects.ops)), nil
+	return r.trace.WriteBack(p.effects.apply(r.a, r.rec.partition, r.trace, r.assignment), len(p.effects.ops)), nil
 }
 
-// deadLetter is the task's DeadLetter.
-func (r *asyncRecord) deadLetter(_ context.Context, cause error) (asyncdsl.Apply, error) {
+// DeadLetter is the task's DeadLetter.
+func (r *asyncRecord) DeadLetter(_ context.Context, cause error) (asyncdsl.Apply, error) {
 	apply, err := r.a.deadLetter(r.graph, r.rec, r.trace, r.msg, cause)
 	return r.trace.DeadLetter(apply), err
 }

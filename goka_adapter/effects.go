@@ -1,10 +1,10 @@
 package gokaadapter
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/tracing"
@@ -25,6 +25,7 @@ type effect struct {
 	key     string
 	value   []byte
 	headers goka.Headers
+	storage *lockedStorage // set by apply for state writes: its offset follows the changelog's acks
 }
 
 // effects are the buffered writes of one attempt, in call order.
@@ -109,13 +110,14 @@ func (e *effects) whenDeferredDone(fn func(error)) {
 // a state write goes to the partition's table storage at once (so the next
 // record of the key reads it) and to the table topic, whose acknowledged
 // offset becomes the storage's offset; emits and loopbacks go to their topics
-// through goka's producer. done is called when all of it is acknowledged and
-// every DeferCommit func was called.
+// through goka's producer. The sends happen on the adapter's emitter
+// (emitter.go), so apply does not block. done is called when all of it is
+// acknowledged and every DeferCommit func was called.
 //
 // With tracing on (trace not nil), every emit and loopback gets a producer
 // span, and its headers the span's traceparent, so that the consumers of
 // the emitted record continue the trace.
-func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record) asyncdsl.Apply {
+func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record, assignment context.Context) asyncdsl.Apply {
 	return func(done func(error)) {
 		acks := &e.acks
 		acks.start(done)
@@ -128,56 +130,35 @@ func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record) asyn
 				return
 			}
 			for i := range e.ops {
-				if !e.applyOne(a, producer, partition, &e.ops[i], trace) {
+				if err := e.writeState(a, partition, &e.ops[i]); err != nil {
+					acks.fail(err)
 					return
 				}
 			}
+			acks.add()
+			a.emitter.push(emitBatch{effects: e, producer: producer, trace: trace, assignment: assignment})
 		}
 		acks.add()
 		e.whenDeferredDone(acks.finishFunc)
 	}
 }
 
-// applyOne applies one effect; false means it failed and apply must stop.
-func (e *effects) applyOne(a *Adapter, producer goka.Producer, partition int32, op *effect, trace *tracing.Record) bool {
-	acks := &e.acks
-	switch op.kind {
-	case effectSet, effectDelete:
-		st, err := a.storages.get(op.topic, partition)
-		if err != nil {
-			acks.fail(err)
-			return false
-		}
-		if op.kind == effectSet {
-			err = st.Set(op.key, op.value)
-		} else {
-			err = st.Delete(op.key)
-		}
-		if err != nil {
-			acks.fail(err)
-			return false
-		}
-		acks.add()
-		producer.EmitWithHeaders(op.topic, op.key, op.value, op.headers).ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
-			if err == nil && msg != nil && msg.Offset != 0 {
-				err = st.SetOffset(msg.Offset)
-			}
-			acks.finish(err)
-		})
-	case effectEmit:
-		acks.add()
-		headers, sent := trace.Send(op.topic, op.headers)
-		p := producer.EmitWithHeaders(op.topic, op.key, op.value, goka.Headers(headers))
-		if sent == nil {
-			p.Then(acks.finishFunc)
-		} else {
-			p.Then(func(err error) {
-				sent(err)
-				acks.finish(err)
-			})
-		}
+// writeState applies a state write or delete to the partition's storage and
+// remembers the storage for the changelog's ack. Emits have nothing to do
+// here.
+func (e *effects) writeState(a *Adapter, partition int32, op *effect) error {
+	if op.kind != effectSet && op.kind != effectDelete {
+		return nil
 	}
-	return true
+	st, err := a.storages.get(op.topic, partition)
+	if err != nil {
+		return err
+	}
+	op.storage = st
+	if op.kind == effectSet {
+		return st.Set(op.key, op.value)
+	}
+	return st.Delete(op.key)
 }
 
 // ackCounter calls done once, with the first error, when every share has

@@ -31,9 +31,11 @@ type Message struct {
 // Every method is safe on a nil *Record and then does nothing, so an
 // integration can call them whether tracing is on or off.
 //
-// Concurrency: the span is safe for concurrent use. write is set and read
-// only by the worker that runs the record's Apply (WriteBack and Send are
-// called on it, one after the other); everything else is immutable after
+// Concurrency: the span is safe for concurrent use. write is set once, by
+// the worker that runs the record's Apply (a record has one write-back or
+// one dead letter, never both), before Apply runs; Send reads it, on that
+// worker or on a goroutine that Apply handed the sends to, which the
+// hand-over orders after the write. Everything else is immutable after
 // StartRecord.
 type Record struct {
 	t     *Tracing
@@ -41,7 +43,7 @@ type Record struct {
 	start time.Time
 	ctx   context.Context // carries span
 	span  trace.Span
-	write trace.Span // the write-back or dead-letter span while its Apply runs
+	write trace.Span // the write-back or dead-letter span, once its Apply started
 }
 
 // StartRecord starts the span of a consumed record: "process <topic>", kind
@@ -169,7 +171,6 @@ func (r *Record) wrapApply(name string, apply asyncdsl.Apply, writes int) asyncd
 			endSpan(span, err)
 			done(err)
 		})
-		r.write = nil
 	}
 }
 
