@@ -30,8 +30,8 @@ import (
 //
 // Goroutines owned by the executor, all counted in e.wg:
 //
-//   - workers (worker.go), at most cfg.workers, started lazily by Submit when
-//     ready work finds no idle worker;
+//   - workers (worker.go), at most cfg.workers, started lazily when ready
+//     work finds no idle worker;
 //   - one watcher per assignment (assignment.go), started by the Submit that
 //     creates the assignment, ending once its revocation is complete.
 //
@@ -75,9 +75,12 @@ type Executor struct {
 
 		// workers started, and workers blocked in workAvailable.Wait not yet
 		// signalled. A Signal consumes one idle worker at once, so two
-		// pushes never both count on the same sleeper.
+		// pushes never both count on the same sleeper. waking counts the
+		// worker signalled or started and not yet back at the ready queue
+		// (at most one, see wakeWorkerLocked).
 		workers       int
 		idle          int
+		waking        int
 		workAvailable sync.Cond
 
 		pending int // submitted, not yet released

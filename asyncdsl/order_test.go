@@ -198,3 +198,44 @@ func TestConcurrencyAcrossKeys(t *testing.T) {
 		t.Errorf("released %d, want %d", got, tasks)
 	}
 }
+
+// TestReadyTasksNeverWaitForBusyWorkers: however workers were woken before,
+// ready tasks never wait while a worker idles. After a stretch of fast tasks
+// (which one worker can take one after the other), tasks of distinct keys
+// that each block until all of them run must all get a worker, and so must
+// a task submitted while every running worker is blocked.
+func TestReadyTasksNeverWaitForBusyWorkers(t *testing.T) {
+	e := newExecutor(t, WithWorkers(16))
+	for i := range 2000 {
+		submit(t, e, Task{Record: rec(0, int64(i), fmt.Sprintf("fast%d", i%50)), Ctx: context.Background(),
+			Attempt: ok, Release: func(Outcome) {}})
+	}
+	drain(t, e)
+
+	const together = 8
+	var started sync.WaitGroup
+	started.Add(together)
+	allRunning := make(chan struct{})
+	go func() { started.Wait(); close(allRunning) }()
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	defer unblock() // on failure too, so that Close does not wait forever
+	for i := range together {
+		submit(t, e, Task{Record: rec(0, int64(2000+i), fmt.Sprintf("slow%d", i)), Ctx: context.Background(),
+			Attempt: func(context.Context, int) (Apply, error) {
+				started.Done()
+				<-release
+				return nil, nil
+			}, Release: func(Outcome) {}})
+	}
+	recv(t, allRunning, fmt.Sprintf("%d tasks of distinct keys to run at once", together))
+
+	late := make(chan struct{})
+	submit(t, e, Task{Record: rec(0, 3000, "late"), Ctx: context.Background(),
+		Attempt: func(context.Context, int) (Apply, error) { close(late); return nil, nil },
+		Release: func(Outcome) {}})
+	recv(t, late, "a task submitted while every running worker is blocked")
+	unblock()
+	drain(t, e)
+}

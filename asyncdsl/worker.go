@@ -22,15 +22,30 @@ type result struct {
 }
 
 // wakeWorkerLocked makes sure a worker will look at the ready queue: it
-// signals an idle one, or starts one if fewer than cfg.workers exist.
+// signals an idle one, or starts one if fewer than cfg.workers exist, unless
+// a worker is already on its way (waking).
+//
+// At most one worker is on its way at a time. It takes a task and, if more
+// are ready, wakes the next one (takeLocked), so a burst of ready tasks
+// still gets one worker per task while tasks are slow, but a worker that
+// finishes its task quickly takes the next ready one itself: with fast
+// tasks a burst no longer wakes (and parks again) a worker per task. No
+// ready task waits while a worker idles: whenever ready tasks and an idle
+// worker exist, a worker is on its way, or every ready task has been taken
+// by the time it arrives.
 func (e *Executor) wakeWorkerLocked() {
+	if e.mu.waking > 0 {
+		return
+	}
 	if e.mu.idle > 0 {
 		e.mu.idle--
+		e.mu.waking++
 		e.mu.workAvailable.Signal()
 		return
 	}
 	if e.mu.workers < e.cfg.workers && !e.mu.closed {
 		e.mu.workers++
+		e.mu.waking++
 		e.wg.Add(1)
 		go e.work()
 	}
@@ -41,15 +56,17 @@ func (e *Executor) work() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var (
-		prev *task
-		res  result
+		prev  *task
+		res   result
+		woken = true // started by wakeWorkerLocked, counted in waking
 	)
 	for {
 		if prev != nil {
 			e.reportLocked(prev, res)
 			prev = nil
 		}
-		t := e.takeLocked()
+		t := e.takeLocked(woken)
+		woken = false
 		if t == nil {
 			return
 		}
@@ -62,17 +79,23 @@ func (e *Executor) work() {
 }
 
 // takeLocked returns the next ready task, marked running, waiting for one if
-// needed. It returns nil once the executor is closing: tasks left in the
+// needed. woken says that the worker is the one on its way (counted in
+// waking). It returns nil once the executor is closing: tasks left in the
 // queue belong to assignments whose watchers abandon them.
-func (e *Executor) takeLocked() *task {
+func (e *Executor) takeLocked(woken bool) *task {
 	for {
 		if e.mu.closed {
 			return nil
 		}
 		t := e.mu.ready.pop()
 		if t == nil {
+			if woken { // somebody else took what it was woken for
+				woken = false
+				e.mu.waking--
+			}
 			e.mu.idle++
 			e.mu.workAvailable.Wait()
+			woken = true // Signal (counted in waking) or Close's Broadcast
 			continue
 		}
 		if t.state != stateReady {
@@ -87,6 +110,13 @@ func (e *Executor) takeLocked() *task {
 			e.finishLocked(t, s, nil)
 			e.releaseLocked(a)
 			continue
+		}
+		if woken {
+			woken = false
+			e.mu.waking--
+		}
+		if e.mu.ready.n > 0 {
+			e.wakeWorkerLocked() // the rest of a burst: the next worker
 		}
 		t.state = stateRunning
 		t.inFlight = true

@@ -2,7 +2,9 @@ package gokaadapter
 
 import (
 	"fmt"
+	"maps"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lovoo/goka/storage"
 )
@@ -22,18 +24,28 @@ type topicPartition struct {
 // the new storage only after the previous session's Cleanup, which waits for
 // every deferred commit of the old assignment, and the executor releases those
 // only after it stopped applying the old assignment's effects.
+//
+// Concurrency: every record reads the registry (its state reads and writes),
+// and only session setups write it, so readers load an immutable snapshot
+// through an atomic pointer, without a lock whose reader count would bounce
+// between cores; writers copy the snapshot under mu and publish the copy.
 type storageRegistry struct {
-	mu struct {
-		sync.RWMutex
-		byPartition map[topicPartition]*lockedStorage
-		partitions  map[string]map[int32]bool
-	}
+	current atomic.Pointer[storageSnapshot]
+	mu      sync.Mutex // serialises writers
+}
+
+// storageSnapshot is one immutable state of the registry.
+type storageSnapshot struct {
+	byPartition map[topicPartition]*lockedStorage
+	partitions  map[string]int // topic → partitions with a storage
 }
 
 func newStorageRegistry() *storageRegistry {
 	r := &storageRegistry{}
-	r.mu.byPartition = make(map[topicPartition]*lockedStorage)
-	r.mu.partitions = make(map[string]map[int32]bool)
+	r.current.Store(&storageSnapshot{
+		byPartition: map[topicPartition]*lockedStorage{},
+		partitions:  map[string]int{},
+	})
 	return r
 }
 
@@ -47,20 +59,24 @@ func (r *storageRegistry) wrap(base storage.Builder) storage.Builder {
 		locked := &lockedStorage{Storage: st}
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.mu.byPartition[topicPartition{topic, partition}] = locked
-		if r.mu.partitions[topic] == nil {
-			r.mu.partitions[topic] = make(map[int32]bool)
+		old := r.current.Load()
+		next := &storageSnapshot{
+			byPartition: maps.Clone(old.byPartition),
+			partitions:  maps.Clone(old.partitions),
 		}
-		r.mu.partitions[topic][partition] = true
+		tp := topicPartition{topic, partition}
+		if _, known := next.byPartition[tp]; !known {
+			next.partitions[topic]++
+		}
+		next.byPartition[tp] = locked
+		r.current.Store(next)
 		return locked, nil
 	}
 }
 
 // get returns the storage of (topic, partition).
 func (r *storageRegistry) get(topic string, partition int32) (*lockedStorage, error) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	st, ok := r.mu.byPartition[topicPartition{topic, partition}]
+	st, ok := r.current.Load().byPartition[topicPartition{topic, partition}]
 	if !ok {
 		return nil, fmt.Errorf("%w: no storage for %s/%d", ErrNotRunning, topic, partition)
 	}
@@ -70,9 +86,7 @@ func (r *storageRegistry) get(topic string, partition int32) (*lockedStorage, er
 // partitionCount is the number of partitions of topic that have a storage:
 // all of them for a lookup table, whose view opens every partition.
 func (r *storageRegistry) partitionCount(topic string) int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.mu.partitions[topic])
+	return r.current.Load().partitions[topic]
 }
 
 // lockedStorage serialises writes. goka's storage contract is "any number of
