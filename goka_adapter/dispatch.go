@@ -58,7 +58,7 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	}
 	// Wait while the producer is the bottleneck (emitter.go), then hand
 	// the record over.
-	err := a.emitter.waitRoom(assignment)
+	err := a.emitter.queue(r.rec.partition).waitRoom(assignment)
 	if err == nil {
 		err = a.executor.Submit(assignment, task)
 	}

@@ -136,7 +136,7 @@ func (e *effects) apply(a *Adapter, partition int32, trace *tracing.Record, assi
 				}
 			}
 			acks.add()
-			a.emitter.push(emitBatch{effects: e, producer: producer, trace: trace, assignment: assignment})
+			a.emitter.queue(partition).push(emitBatch{effects: e, producer: producer, trace: trace, assignment: assignment})
 		}
 		acks.add()
 		e.whenDeferredDone(acks.finishFunc)

@@ -72,7 +72,7 @@ func waitAck(t *testing.T, result <-chan error) error {
 // order the records were pushed, each record's in its own order, and every
 // record is acknowledged once its emits are.
 func TestEmitterSendsInPushOrder(t *testing.T) {
-	m := newEmitter()
+	m := newEmitQueue()
 	defer m.close()
 	p := &fakeProducer{}
 	var results []<-chan error
@@ -105,7 +105,7 @@ func TestEmitterSendsInPushOrder(t *testing.T) {
 // before the emitter reached it is not sent, and its acknowledgement is
 // errRevoked (which the executor turns into Abandoned).
 func TestEmitterDropsRevokedRecords(t *testing.T) {
-	m := newEmitter()
+	m := newEmitQueue()
 	defer m.close()
 	p := &fakeProducer{}
 	revoked, cancel := context.WithCancel(context.Background())
@@ -125,7 +125,7 @@ func TestEmitterDropsRevokedRecords(t *testing.T) {
 // after close fails at once with ErrNotRunning; close is idempotent and
 // waits for the goroutine (goleak checks that it ended).
 func TestEmitterClose(t *testing.T) {
-	m := newEmitter()
+	m := newEmitQueue()
 	p := &fakeProducer{}
 	e, result := emitted("before")
 	m.push(emitBatch{effects: e, producer: p, assignment: context.Background()})
@@ -145,7 +145,7 @@ func TestEmitterClose(t *testing.T) {
 		t.Fatalf("sent %v, want [before]", got)
 	}
 
-	unused := newEmitter()
+	unused := newEmitQueue()
 	unused.close() // never started: returns at once
 }
 
@@ -153,7 +153,7 @@ func TestEmitterClose(t *testing.T) {
 // on its closed input) fails the record with ErrNotRunning instead of
 // crashing the process, and the emitter goes on with the next record.
 func TestEmitterSurvivesClosedProducer(t *testing.T) {
-	m := newEmitter()
+	m := newEmitQueue()
 	defer m.close()
 	broken := &fakeProducer{panic: true}
 	e, result := emitted("k1", "k2")
