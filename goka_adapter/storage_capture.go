@@ -3,6 +3,7 @@ package gokaadapter
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -103,13 +104,13 @@ type lockedStorage struct {
 }
 
 func (s *lockedStorage) Set(key string, value []byte) error {
-	s.writeMu.Lock()
+	s.lockWrite()
 	defer s.writeMu.Unlock()
 	return s.Storage.Set(key, value)
 }
 
 func (s *lockedStorage) Delete(key string) error {
-	s.writeMu.Lock()
+	s.lockWrite()
 	defer s.writeMu.Unlock()
 	return s.Storage.Delete(key)
 }
@@ -119,7 +120,7 @@ func (s *lockedStorage) Delete(key string) error {
 // writes can be observed out of order, and the stored offset is where table
 // recovery resumes, so it must never move back.
 func (s *lockedStorage) SetOffset(offset int64) error {
-	s.writeMu.Lock()
+	s.lockWrite()
 	defer s.writeMu.Unlock()
 	if !s.offsetKnown {
 		current, err := s.Storage.GetOffset(-1)
@@ -137,3 +138,27 @@ func (s *lockedStorage) SetOffset(offset int64) error {
 	s.offset = offset
 	return nil
 }
+
+// lockWrite takes the write lock, first by trying and yielding, and only
+// then by queueing in the mutex. Many workers write one partition's storage,
+// each for well under a microsecond, but the holder can park inside the
+// storage (goka's memory storage waits there for its readers). Waiters
+// queued in the mutex then pass it into its starvation mode, in which every
+// unlock hands the lock to the oldest waiter, which must first be
+// scheduled: a convoy that made each write wait for a scheduling delay. A
+// goroutine that yields instead lets the holder run, and whoever runs when
+// the lock is free takes it. A holder that keeps the lock longer (a storage
+// doing I/O) gets queued waiters after writeLockYields tries, so that they
+// do not spin meanwhile.
+func (s *lockedStorage) lockWrite() {
+	for range writeLockYields {
+		if s.writeMu.TryLock() {
+			return
+		}
+		runtime.Gosched()
+	}
+	s.writeMu.Lock()
+}
+
+// writeLockYields bounds lockWrite's tries before it queues.
+const writeLockYields = 64
