@@ -160,8 +160,8 @@ func printTable(w io.Writer, e *env, cfg benchConfig, c float64, rows []*row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "latency\tsync rec/s\tasync rec/s\tspeedup\tbound rec/s\t% of bound\tCPU s/1k sync\tasync\tpeak heap sync\tasync\trecords sync\tasync\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.1fx\t%.0f (%s)\t%.0f%%\t%.3f\t%.3f\t%s\t%s\t%d\t%d\t\n",
-			fmtMS(r.latency), r.syncRPS, r.asyncRPS, r.speedup, r.bound, r.boundBy, r.pctBound,
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%sx\t%.0f (%s)\t%.0f%%\t%.3f\t%.3f\t%s\t%s\t%d\t%d\t\n",
+			fmtMS(r.latency), r.syncRPS, r.asyncRPS, fmtSpeedup(r.speedup), r.bound, r.boundBy, r.pctBound,
 			r.syncCPU, r.asyncCPU, fmtMiB(r.syncHeap), fmtMiB(r.asyncHeap), r.syncRecs, r.asyncRecs)
 	}
 	_ = tw.Flush()
@@ -289,8 +289,8 @@ func writeMarkdown(path string, e *env, cfg benchConfig, c float64, rows []*row)
 	b.WriteString("| latency | sync rec/s | async rec/s | speedup | bound rec/s | % of bound | CPU s/1k sync | CPU s/1k async | peak heap sync | peak heap async | records sync | records async | floor |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.1fx | %.0f (%s) | %.0f%% | %.3f | %.3f | %s | %s | %d | %d | %s |\n",
-			fmtMS(r.latency), r.syncRPS, r.asyncRPS, r.speedup, r.bound, r.boundBy, r.pctBound,
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %sx | %.0f (%s) | %.0f%% | %.3f | %.3f | %s | %s | %d | %d | %s |\n",
+			fmtMS(r.latency), r.syncRPS, r.asyncRPS, fmtSpeedup(r.speedup), r.bound, r.boundBy, r.pctBound,
 			r.syncCPU, r.asyncCPU, fmtMiB(r.syncHeap), fmtMiB(r.asyncHeap), r.syncRecs, r.asyncRecs, r.verdict())
 	}
 	if cfg.workload == workloadDedup {
@@ -332,4 +332,13 @@ func boundKeys(cfg benchConfig, rows []*row) string {
 		}
 	}
 	return fmt.Sprintf("the run's unique ids (at least %d)", fewest)
+}
+
+// fmtSpeedup shows two decimals below 10x, where the 0 ms floor (0.9x) is
+// decided, and one above.
+func fmtSpeedup(x float64) string {
+	if x < 10 {
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(x, 'f', 1, 64)
 }
