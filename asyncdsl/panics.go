@@ -11,28 +11,22 @@ import (
 // debug.Stack, called in the deferred function, still sees the frames of the
 // panicking call, so the stack names the function that panicked.
 
-func callAttempt(ctx context.Context, t *Task, n int) (apply Apply, err error) {
+func callAttempt(ctx context.Context, w Work, n int) (apply Apply, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			apply, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	if t.Work != nil {
-		return t.Work.Attempt(ctx, n)
-	}
-	return t.Attempt(ctx, n)
+	return w.Attempt(ctx, n)
 }
 
-func callDeadLetter(ctx context.Context, t *Task, cause error) (apply Apply, err error) {
+func callDeadLetter(ctx context.Context, w Work, cause error) (apply Apply, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			apply, err = nil, &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	if t.Work != nil {
-		return t.Work.DeadLetter(ctx, cause)
-	}
-	return t.DeadLetter(ctx, cause)
+	return w.DeadLetter(ctx, cause)
 }
 
 // callApply returns the panic of apply, or nil.

@@ -78,6 +78,9 @@ func (e *Executor) Submit(ctx context.Context, t Task) error {
 	}
 
 	it := &task{Task: t, asg: a, submitted: e.now()}
+	if it.Work == nil {
+		it.Work = funcWork{&it.Task}
+	}
 	if l == nil {
 		l = e.newLaneLocked(lk)
 	}

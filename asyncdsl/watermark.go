@@ -97,7 +97,7 @@ func (e *Executor) releaseLocked(a *assignment) {
 		}
 		for t := first; t != nil; t = t.wmNext {
 			o := Outcome{Status: t.status, Err: t.err, Attempts: int(t.attempts.Load())}
-			t.release(o)
+			t.Work.Release(o)
 			for _, h := range e.releaseHooks {
 				h.OnRelease(t.Record, o, nanos(now-t.finished))
 			}

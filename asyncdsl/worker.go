@@ -176,7 +176,7 @@ func (e *Executor) attempt(t *task, n int) (Apply, error) {
 	if len(e.attemptHooks) > 0 {
 		start = e.now()
 	}
-	apply, err := callAttempt(ctx, &t.Task, n)
+	apply, err := callAttempt(ctx, t.Work, n)
 	endCall(ctx)
 	if len(e.attemptHooks) > 0 {
 		took := nanos(e.now() - start)
@@ -233,7 +233,7 @@ func (e *Executor) exhausted(t *task, attempts int, err error) result {
 		return result{status: Skipped, err: taskErr}
 	case DeadLetterOnError:
 		ctx := e.callContext(t.asg)
-		apply, dlErr := callDeadLetter(ctx, &t.Task, taskErr)
+		apply, dlErr := callDeadLetter(ctx, t.Work, taskErr)
 		endCall(ctx)
 		if dlErr != nil {
 			if t.asg.runCtx.Err() != nil {
