@@ -1,6 +1,7 @@
 package gokaadapter
 
 import (
+	"context"
 	"errors"
 	"strconv"
 
@@ -22,12 +23,15 @@ const (
 
 // deadLetter writes the record, as it was consumed, to the dead-letter topic
 // with the error and its original coordinates in headers. The record's key
-// is kept, so that the dead-letter topic is partitioned like the input.
+// is kept, so that the dead-letter topic is partitioned like the input. The
+// write is one emit of the record's write-back, so it goes through the
+// record's emit queue like its other produces (in order with them, dropped
+// if the partition is revoked first).
 //
 // With tracing on, the record's traceparent header is replaced by the one
 // of the dead-letter write, so that a reader of the dead-letter topic
 // continues the failed record's trace.
-func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *tracing.Record, msg any, cause error) (asyncdsl.Apply, error) {
+func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *tracing.Record, msg any, cause error, assignment context.Context) (asyncdsl.Apply, error) {
 	value, err := originalValue(graph, rec, msg)
 	if err != nil {
 		return nil, err
@@ -46,23 +50,10 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *trac
 	if errors.As(cause, &te) {
 		headers[HeaderAttempts] = []byte(strconv.Itoa(te.Attempts))
 	}
-	topic := string(a.cfg.deadLetterTopic)
-	return func(done func(error)) {
-		producer, err := a.producer.get()
-		if err != nil {
-			done(err)
-			return
-		}
-		out, sent := trace.Send(topic, headers)
-		if sent == nil {
-			producer.EmitWithHeaders(topic, rec.key, value, headers).Then(done)
-			return
-		}
-		producer.EmitWithHeaders(topic, rec.key, value, goka.Headers(out)).Then(func(err error) {
-			sent(err)
-			done(err)
-		})
-	}, nil
+	e := new(effects)
+	e.ops = e.inline[:0]
+	e.add(effect{kind: effectEmit, topic: string(a.cfg.deadLetterTopic), key: rec.key, value: value, headers: headers})
+	return e.apply(a, rec.partition, trace, assignment), nil
 }
 
 // originalValue re-encodes the consumed value with its topic's codec; a

@@ -146,7 +146,7 @@ func (r *asyncRecord) Attempt(ctx context.Context, n int) (asyncdsl.Apply, error
 
 // DeadLetter is the task's DeadLetter.
 func (r *asyncRecord) DeadLetter(_ context.Context, cause error) (asyncdsl.Apply, error) {
-	apply, err := r.a.deadLetter(r.graph, r.rec, r.trace, r.msg, cause)
+	apply, err := r.a.deadLetter(r.graph, r.rec, r.trace, r.msg, cause, r.assignment)
 	return r.trace.DeadLetter(apply), err
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // emitter hands the emits of applied records (state changelog writes,
-// emits, loopbacks) to goka's producer, on emitShards goroutines, each with
+// emits, loopbacks, dead letters) to goka's producer, on emitShards goroutines, each with
 // its own FIFO queue (emitQueue). A record's input partition picks its
 // queue, so the records of one key, which share a partition, are sent in
 // the order they were applied; and as many goroutines feed the producer as
@@ -230,12 +230,9 @@ func (m *emitQueue) run() {
 			}
 		}
 		if closed {
-			m.mu.Lock()
-			rest := len(m.mu.queue)
-			m.mu.Unlock()
-			if rest == 0 {
-				return
-			}
+			// The batch was taken under mu after close: push has failed
+			// every record since, so nothing is left.
+			return
 		}
 	}
 }
