@@ -32,15 +32,11 @@ func TestClose(t *testing.T) {
 	}, Release: rc.release(r1)})
 	acks := make(chan func(error), 1)
 	r2 := rec(0, 2, "b")
-	submit(t, e, Task{Record: r2, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
-		return func(done func(error)) { acks <- done }, nil
-	}, Release: rc.release(r2)})
+	submit(t, e, Task{Record: r2, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r2)})
 	r3 := rec(0, 3, "a")
 	submit(t, e, Task{Record: r3, Ctx: actx, Attempt: ok, Release: rc.release(r3)})
 	r4 := rec(1, 0, "c") // another partition, queued behind nothing but never acked
-	submit(t, e, Task{Record: r4, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
-		return func(done func(error)) { acks <- done }, nil
-	}, Release: rc.release(r4)})
+	submit(t, e, Task{Record: r4, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r4)})
 	recv(t, started, "offset 1 to start")
 	done := recv(t, acks, "an Apply")
 	recv(t, acks, "an Apply")

@@ -146,6 +146,15 @@ func statuses(rs []released) string {
 	return s
 }
 
+// holdAck is an Attempt whose Apply does not acknowledge its writes: it
+// hands its done callback to acks, and the task awaits its acknowledgement
+// until the test calls it.
+func holdAck(acks chan<- func(error)) func(context.Context, int) (Apply, error) {
+	return func(context.Context, int) (Apply, error) {
+		return func(done func(error)) { acks <- done }, nil
+	}
+}
+
 // ok is an Attempt that succeeds without effects.
 func ok(context.Context, int) (Apply, error) { return nil, nil }
 

@@ -147,9 +147,7 @@ func TestRevocationWaitsForAcks(t *testing.T) {
 
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
-		return func(done func(error)) { acks <- done }, nil
-	}, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r0)})
 	started := make(chan struct{})
 	r1 := rec(0, 1, "b")
 	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
@@ -186,9 +184,7 @@ func TestRevocationUnackedWriteAbandoned(t *testing.T) {
 	actx, revoke := context.WithCancel(context.Background())
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
-		return func(done func(error)) { acks <- done }, nil
-	}, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r0)})
 	done := recv(t, acks, "the Apply")
 	revoke()
 	if got := rc.waitN(t, 1)[0]; got.Status != Abandoned {
@@ -245,9 +241,7 @@ func TestRevocationFailedWriteAbandoned(t *testing.T) {
 
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
-		return func(done func(error)) { acks <- done }, nil
-	}, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r0)})
 	r1 := rec(0, 1, "b")
 	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: ok, Release: rc.release(r1)})
 	done := recv(t, acks, "offset 0's Apply")

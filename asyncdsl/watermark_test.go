@@ -71,9 +71,7 @@ func TestLaneMovesOnAfterApply(t *testing.T) {
 	ctx := context.Background()
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
-		return func(done func(error)) { acks <- done }, nil
-	}, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: holdAck(acks), Release: rc.release(r0)})
 	second := make(chan struct{})
 	r1 := rec(0, 1, "a")
 	submit(t, e, Task{Record: r1, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
