@@ -2,7 +2,7 @@ package gokaadapter
 
 import (
 	"hash"
-	"sync"
+	"sync/atomic"
 
 	"github.com/lovoo/goka"
 )
@@ -10,12 +10,15 @@ import (
 // producerCapture holds the producer goka built for the processor, so that
 // write-back goes through it: the same partitioner (goka's hasher), the same
 // batching, and goka closes it after every deferred commit was released.
+//
+// Every applied record reads it and goka's builder sets it once per
+// processor, so it is an atomic pointer, not a field under a lock whose
+// reader count would bounce between cores.
 type producerCapture struct {
-	mu struct {
-		sync.RWMutex
-		producer goka.Producer
-	}
+	current atomic.Pointer[capturedProducer]
 }
+
+type capturedProducer struct{ goka.Producer }
 
 func (c *producerCapture) wrap(base goka.ProducerBuilder) goka.ProducerBuilder {
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
@@ -23,18 +26,15 @@ func (c *producerCapture) wrap(base goka.ProducerBuilder) goka.ProducerBuilder {
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.mu.producer = p
+		c.current.Store(&capturedProducer{p})
 		return p, nil
 	}
 }
 
 func (c *producerCapture) get() (goka.Producer, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.mu.producer == nil {
+	p := c.current.Load()
+	if p == nil {
 		return nil, ErrNotRunning
 	}
-	return c.mu.producer, nil
+	return p.Producer, nil
 }
