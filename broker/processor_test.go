@@ -22,10 +22,11 @@ type roundTripTimes struct {
 	callbacks time.Duration // from the first emit to the last callback
 }
 
-// roundTrip runs a counterGroup processor with s, emits records records over
-// keys keys into its input with a goka emitter, and checks that the output
-// topic gets every record and the table every count.
-func roundTrip(t *testing.T, s Settings, name string, records, keys int) roundTripTimes {
+// roundTrip runs a counterGroup processor with s (and opts after s's
+// options), emits records records over keys keys into its input with a goka
+// emitter, and checks that the output topic gets every record, the table
+// every count, and the committed offsets every input.
+func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ...goka.ProcessorOption) roundTripTimes {
 	t.Helper()
 	var (
 		group  = goka.Group(name)
@@ -47,11 +48,11 @@ func roundTrip(t *testing.T, s Settings, name string, records, keys int) roundTr
 		callbacks    atomic.Int64
 		lastCallback atomic.Int64
 	)
-	p := startProcessor(t, s, counterGroup(group, input, output), goka.WithContextWrapper(func(c goka.Context) goka.Context {
+	p := startProcessor(t, s, counterGroup(group, input, output), append(opts, goka.WithContextWrapper(func(c goka.Context) goka.Context {
 		lastCallback.Store(time.Now().UnixNano())
 		callbacks.Add(1)
 		return c
-	}))
+	}))...)
 	if err := p.WaitForReadyContext(ctx); err != nil {
 		t.Fatalf("WaitForReady: %v", err)
 	}

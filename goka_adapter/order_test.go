@@ -10,6 +10,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -17,7 +18,19 @@ import (
 // Per-key order under random latencies, end to end on the embedded broker:
 // every record sees its predecessor's state, outputs of a key come out in
 // sequence, and the final state of each key is its last sequence number.
+// With goka's producer and with the franz-go one
+// (broker.Settings.KgoProducerBuilder), whose acknowledgements come from
+// another goroutine and in whole batches.
 func TestPerKeyOrderUnderRandomLatency(t *testing.T) {
+	t.Run("goka producer", func(t *testing.T) { testPerKeyOrder(t, nil) })
+	t.Run("franz-go producer", func(t *testing.T) {
+		testPerKeyOrder(t, func(s broker.Settings) goka.ProducerBuilder { return s.KgoProducerBuilder() })
+	})
+}
+
+// testPerKeyOrder is TestPerKeyOrderUnderRandomLatency with the producer
+// producer returns (nil: the adapterFor default, goka's).
+func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerBuilder) {
 	const (
 		keys   = 300
 		perKey = 12
@@ -30,7 +43,11 @@ func TestPerKeyOrderUnderRandomLatency(t *testing.T) {
 	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
 		t.Fatal(err)
 	}
-	a := adapterFor(t, s, gokaadapter.WithExecutor(asyncdsl.WithWorkers(64), asyncdsl.WithSeed(1)))
+	opts := []gokaadapter.Option{gokaadapter.WithExecutor(asyncdsl.WithWorkers(64), asyncdsl.WithSeed(1))}
+	if producer != nil {
+		opts = append(opts, gokaadapter.WithProducerBuilder(producer(s)))
+	}
+	a := adapterFor(t, s, opts...)
 	step := func(ctx goka.Context, msg any) {
 		m := msg.(seqMsg)
 		// A remote call of random latency, 0 to 3 ms.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/internal/dedup"
@@ -50,6 +51,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "keys %d, partitions %d, workers (P) %d, runs %d per mode and latency\n",
 			cfg.keys, cfg.partitions, cfg.inFlightCap(), cfg.runs)
 	}
+	fmt.Fprintf(stderr, "producers: sync %s, async %s (-sync-producer, -async-producer)\n", cfg.syncProducer, cfg.asyncProducer)
 	for _, l := range cfg.latencies {
 		fmt.Fprintf(stderr, "  %5s: %7d records per sync run, %7d per async run\n", fmtMS(l), cfg.syncRecords(l), cfg.asyncRecords(l))
 	}
@@ -210,6 +212,7 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 		Partitions: b.cfg.partitions,
 		Workers:    b.cfg.workers,
 		Executor:   exec,
+		Producer:   b.producer(m),
 		Name:       name,
 		OnStart:    b.profiler(m, l, i, &profErr),
 		Progress:   progress,
@@ -232,6 +235,18 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 		res.Ready.Round(time.Millisecond), res.OutputDone.Round(time.Millisecond), res.CommitDone.Round(time.Millisecond),
 		float64(res.CallbackMean)/float64(time.Millisecond), res.CPUPer1k().Seconds(), res.AllocsPerRecord(), fmtMiB(res.PeakHeap), res.MaxInFlight, res.MaxPending, res.OtherCores())
 	return res, nil
+}
+
+// producer returns the producer builder of mode m's runs.
+func (b *bench) producer(m workload.Mode) goka.ProducerBuilder {
+	kind := b.cfg.syncProducer
+	if m == workload.Async {
+		kind = b.cfg.asyncProducer
+	}
+	if kind == producerKgo {
+		return b.settings.KgoProducerBuilder()
+	}
+	return b.settings.ProducerBuilder()
 }
 
 // profiler returns the OnStart hook that profiles the run, or nil.

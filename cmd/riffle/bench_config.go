@@ -16,27 +16,29 @@ import (
 
 // benchConfig is the parsed command line of "riffle bench".
 type benchConfig struct {
-	latencies    []time.Duration
-	runs         int
-	keys         int
-	partitions   int
-	workers      int // 0: asyncdsl.DefaultWorkers
-	maxPending   int // 0: the executor's default
-	maxPerPart   int // 0: the executor's default
-	recordsSync  int // 0: scaled with the latency (syncRecords)
-	recordsAsync int // 0: scaled with the latency (asyncRecords)
-	flush        time.Duration
-	out          string
-	cpuProfile   string
-	memProfile   string
-	mutexProfile string
-	blockProfile string
-	profileMode  string
-	runTimeout   time.Duration
-	progress     bool
-	callTimeout  time.Duration
-	maxOther     float64
-	retries      int
+	latencies     []time.Duration
+	runs          int
+	keys          int
+	partitions    int
+	workers       int // 0: asyncdsl.DefaultWorkers
+	maxPending    int // 0: the executor's default
+	maxPerPart    int // 0: the executor's default
+	recordsSync   int // 0: scaled with the latency (syncRecords)
+	recordsAsync  int // 0: scaled with the latency (asyncRecords)
+	flush         time.Duration
+	syncProducer  string // producerSarama or producerKgo
+	asyncProducer string
+	out           string
+	cpuProfile    string
+	memProfile    string
+	mutexProfile  string
+	blockProfile  string
+	profileMode   string
+	runTimeout    time.Duration
+	progress      bool
+	callTimeout   time.Duration
+	maxOther      float64
+	retries       int
 
 	workload string  // "counter" or "dedup"
 	dupRate  float64 // dedup: fraction of duplicate events
@@ -44,6 +46,12 @@ type benchConfig struct {
 	redis    string // dedup: Redis address of the window; "" in memory
 	svg      string // write the plot here
 }
+
+// The producers of -sync-producer and -async-producer.
+const (
+	producerSarama = "sarama" // goka's own: broker.Settings.ProducerBuilder
+	producerKgo    = "kgo"    // franz-go's client: broker.Settings.KgoProducerBuilder
+)
 
 // The workloads of -workload.
 const (
@@ -79,6 +87,8 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.recordsAsync, "records-async", 0, fmt.Sprintf("records per async run (0: %d at 0 ms, else %s x min(keys, workers) / latency, within [%d, %d])", maxAsyncRecords, runTarget, minAsyncRecords, maxAsyncRecords))
 	fs.DurationVar(&c.callTimeout, "call-timeout", asyncdsl.DefaultCallTimeout, "executor's per-attempt deadline (0: none, which saves a timer per record)")
 	fs.DurationVar(&c.flush, "flush", 0, "sarama Producer.Flush.Frequency of goka's producers (0: the broker package's default)")
+	fs.StringVar(&c.syncProducer, "sync-producer", producerSarama, "producer of the sync runs: sarama (goka's own, as plain goka runs) or kgo (franz-go's client, broker.Settings.KgoProducerBuilder)")
+	fs.StringVar(&c.asyncProducer, "async-producer", producerKgo, "producer of the async runs: kgo (as riffle recommends) or sarama")
 	fs.StringVar(&c.out, "out", "", "also write the results as a markdown table to this file")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each run of -profile-mode to `prefix`-<mode>-<latency>ms-<run>.pprof")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write allocation profiles (at the start and the end of each run of -profile-mode; compare with pprof -diff_base) to `prefix`-<mode>-<latency>ms-<run>-{start,end}.pprof")
@@ -125,6 +135,11 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	}
 	if !(c.dupRate >= 0 && c.dupRate < 1) || c.window <= 0 {
 		problems = append(problems, "-dup-rate must be within [0, 1) and -window positive")
+	}
+	for _, p := range []string{c.syncProducer, c.asyncProducer} {
+		if p != producerSarama && p != producerKgo {
+			problems = append(problems, fmt.Sprintf("-sync-producer and -async-producer must be sarama or kgo, got %q", p))
+		}
 	}
 	switch c.profileMode {
 	case "sync", "async", "all":

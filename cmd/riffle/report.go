@@ -220,6 +220,8 @@ type jsonRow struct {
 	AsyncAllocs      float64   `json:"async_allocs_per_record"`
 	MaxOtherCores    float64   `json:"max_other_cores"`
 	Workload         string    `json:"workload"`
+	SyncProducer     string    `json:"sync_producer"`
+	AsyncProducer    string    `json:"async_producer"`
 	DupRate          *float64  `json:"dup_rate,omitempty"`
 }
 
@@ -244,6 +246,8 @@ func printJSON(w io.Writer, cfg benchConfig, rows []*row) error {
 			Runs:             cfg.runs,
 			Keys:             cmp.Or(r.keys, cfg.keys),
 			Workload:         cfg.workload,
+			SyncProducer:     cfg.syncProducer,
+			AsyncProducer:    cfg.asyncProducer,
 			Partitions:       cfg.partitions,
 			Workers:          cfg.inFlightCap(),
 			AimMet:           r.aimMet,
@@ -284,8 +288,8 @@ func writeMarkdown(path string, e *env, cfg benchConfig, c float64, rows []*row)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s with `%s` (sweep took %s).\n\n", e.started.Format("2006-01-02"), e.command, e.took.Round(time.Second))
 	fmt.Fprintf(&b, "Machine: %d CPUs (GOMAXPROCS %d), %s; load average %s before, %s after.\n\n", e.cpus, e.gomaxprocs, e.goVersion, e.loadBefore, e.loadAfter)
-	fmt.Fprintf(&b, "Bound = min(C, K/L, P/L), C = %.0f records/s (sync at 0 ms, this sweep), K = %s, P = %d workers. Medians of %d runs per mode; CPU is the whole process; heap is the largest peak of the runs.\n\n",
-		c, boundKeys(cfg, rows), cfg.inFlightCap(), cfg.runs)
+	fmt.Fprintf(&b, "Bound = min(C, K/L, P/L), C = %.0f records/s (sync at 0 ms, this sweep), K = %s, P = %d workers. Producers: sync %s, async %s. Medians of %d runs per mode; CPU is the whole process; heap is the largest peak of the runs.\n\n",
+		c, boundKeys(cfg, rows), cfg.inFlightCap(), cfg.syncProducer, cfg.asyncProducer, cfg.runs)
 	b.WriteString("| latency | sync rec/s | async rec/s | speedup | bound rec/s | % of bound | CPU s/1k sync | CPU s/1k async | peak heap sync | peak heap async | records sync | records async | floor |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|\n")
 	for _, r := range rows {

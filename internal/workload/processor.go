@@ -60,6 +60,9 @@ func newSyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor,
 		goka.WithStorageBuilder(storage.MemoryBuilder()),
 		goka.WithLogger(cfg.Logger),
 	)
+	if cfg.Producer != nil {
+		opts = append(opts, goka.WithProducerBuilder(cfg.Producer))
+	}
 	p, err := goka.NewProcessor(cfg.Settings.Brokers, graph(n, counted, cfg.Task.Persist), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("workload: sync processor: %w", err)
@@ -86,9 +89,13 @@ func newAsyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor
 	}
 	exec = append(exec, cfg.Executor...)
 	s := cfg.Settings
+	producer := cfg.Producer
+	if producer == nil {
+		producer = s.ProducerBuilder()
+	}
 	a, err := gokaadapter.New(
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-		gokaadapter.WithProducerBuilder(s.ProducerBuilder()),
+		gokaadapter.WithProducerBuilder(producer),
 		gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 		gokaadapter.WithStorageBuilder(storage.MemoryBuilder()),
 		gokaadapter.WithExecutor(exec...),

@@ -5,12 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/internal/workload"
 )
 
 // A tiny run of each mode on the embedded broker counts every record end to
-// end: every output record read and the input committed.
+// end: every output record read and the input committed; with goka's
+// producer and with the franz-go one (the benchmark's -sync-producer and
+// -async-producer).
 func TestRunCountsEveryRecord(t *testing.T) {
 	c, err := broker.Start(broker.WithPartitions(4))
 	if err != nil {
@@ -21,14 +24,23 @@ func TestRunCountsEveryRecord(t *testing.T) {
 	tests := []struct {
 		mode    workload.Mode
 		latency time.Duration
+		kgo     bool
 	}{
-		{workload.Sync, 0},
-		{workload.Async, 0},
-		{workload.Sync, time.Millisecond},
-		{workload.Async, time.Millisecond},
+		{workload.Sync, 0, false},
+		{workload.Async, 0, false},
+		{workload.Sync, time.Millisecond, false},
+		{workload.Async, time.Millisecond, false},
+		{workload.Sync, 0, true},
+		{workload.Async, time.Millisecond, true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.mode.String()+"-"+tt.latency.String(), func(t *testing.T) {
+		name := tt.mode.String() + "-" + tt.latency.String()
+		var producer goka.ProducerBuilder
+		if tt.kgo {
+			name += "-kgo"
+			producer = c.Settings().KgoProducerBuilder()
+		}
+		t.Run(name, func(t *testing.T) {
 			const records, keys = 500, 50
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -40,6 +52,7 @@ func TestRunCountsEveryRecord(t *testing.T) {
 				Records:  records,
 				Keys:     keys,
 				Workers:  16,
+				Producer: producer,
 				Progress: func(p workload.Progress) {
 					progress++
 					if p.Total != records || p.Done > records || p.Mode != tt.mode {

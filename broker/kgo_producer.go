@@ -1,0 +1,148 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// KgoProducerBuilder returns a goka producer builder whose producers send
+// through a franz-go client instead of sarama's async producer. A processor
+// gets it with goka.WithProducerBuilder, an async one with
+// gokaadapter.WithProducerBuilder; everything else stays on sarama.
+//
+// Why: goka's producer hands every message to sarama across an unbuffered
+// channel, and sarama moves it through four more goroutines, each with its
+// own channel hand-off, before it is batched; the acknowledgement comes back
+// the same way. A franz-go client appends the record to its partition's
+// buffer under a lock and acknowledges whole batches. The riffle benchmark
+// measures what that is worth (docs/benchmarks.md, "The franz-go producer").
+//
+// What stays the same: records are partitioned with the hasher goka passes
+// (through sarama's hash partitioner, SaramaCompatHasher), so keys land in
+// the partitions goka reads them from; a promise is finished with a
+// sarama.ProducerMessage carrying the topic, partition, offset, key and value,
+// which goka's table writes need (they store the acknowledged offset).
+//
+// What differs from sarama's defaults, and from s.Sarama, which this producer
+// does not read: the client is idempotent (franz-go's default), so it waits
+// for all in-sync replicas (on the one-broker embedded cluster, the same as
+// the leader's ack) and a retried batch cannot be duplicated or reordered; it
+// lingers ProducerLinger (default below) for a batch to fill; it buffers up
+// to franz-go's MaxBufferedRecords, after which an emit blocks until the
+// broker has acknowledged some, as sarama's input channel blocks. Pass
+// franz-go options to change any of this; they come after riffle's.
+//
+// Close flushes what was emitted (waiting up to KgoProducerCloseTimeout, as
+// goka's producer waits up to 60 s for its acknowledgements) and then closes
+// the client. An emit after Close does not panic, as sarama's does: its
+// promise fails with ErrProducerClosed.
+func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
+	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+		base := []kgo.Opt{
+			kgo.SeedBrokers(s.brokersOr(brokers)...),
+			kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(hashWith(hasher)))),
+			kgo.AllowAutoTopicCreation(),
+			kgo.ProducerLinger(DefaultKgoProducerLinger),
+		}
+		if clientID != "" {
+			base = append(base, kgo.ClientID(clientID))
+		}
+		cl, err := kgo.NewClient(append(base, opts...)...)
+		if err != nil {
+			return nil, fmt.Errorf("broker: franz-go producer: %w", err)
+		}
+		return &kgoProducer{client: cl}, nil
+	}
+}
+
+// DefaultKgoProducerLinger is how long KgoProducerBuilder's producers let a
+// partition's batch fill before sending it: the Producer.Flush.Frequency of
+// DefaultSaramaConfig, for the same reasons (see there).
+const DefaultKgoProducerLinger = 10 * time.Millisecond
+
+// KgoProducerCloseTimeout bounds how long a KgoProducerBuilder producer's
+// Close waits for the acknowledgements of what was emitted.
+const KgoProducerCloseTimeout = 60 * time.Second
+
+// ErrProducerClosed fails the emits made after a KgoProducerBuilder producer
+// was closed.
+var ErrProducerClosed = errors.New("broker: producer closed")
+
+// hashWith adapts goka's hasher to franz-go's hash function. A goka hasher
+// returns a new hash.Hash32 per call, as sarama's hash partitioner expects.
+func hashWith(hasher func() hash.Hash32) func([]byte) uint32 {
+	if hasher == nil {
+		hasher = goka.DefaultHasher()
+	}
+	return func(key []byte) uint32 {
+		h := hasher()
+		_, _ = h.Write(key) // hash.Hash never returns an error
+		return h.Sum32()
+	}
+}
+
+// kgoProducer is a goka.Producer on a franz-go client. The client is safe
+// for concurrent use, so kgoProducer holds no state of its own.
+type kgoProducer struct {
+	client *kgo.Client
+}
+
+func (p *kgoProducer) Emit(topic string, key string, value []byte) *goka.Promise {
+	return p.EmitWithHeaders(topic, key, value, nil)
+}
+
+// EmitWithHeaders hands the record to the client and returns at once, unless
+// the client's buffer is full (then it waits for room). The promise is
+// finished on the client's promise goroutine, one record at a time, in the
+// order the partition's records were acknowledged.
+func (p *kgoProducer) EmitWithHeaders(topic string, key string, value []byte, headers goka.Headers) *goka.Promise {
+	promise, finish := goka.NewPromiseWithFinisher()
+	r := &kgo.Record{Topic: topic, Key: []byte(key), Value: value}
+	if len(headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, 0, len(headers))
+		for k, v := range headers {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: v})
+		}
+	}
+	p.client.Produce(context.Background(), r, func(r *kgo.Record, err error) {
+		if errors.Is(err, kgo.ErrClientClosed) {
+			err = fmt.Errorf("%w: %w", ErrProducerClosed, err)
+		}
+		finish(producerMessage(r, key), err)
+	})
+	return promise
+}
+
+// producerMessage is what goka's promise callbacks read: goka's table writes
+// store msg.Offset, and a user's ThenWithMessage may read the rest.
+func producerMessage(r *kgo.Record, key string) *sarama.ProducerMessage {
+	return &sarama.ProducerMessage{
+		Topic:     r.Topic,
+		Key:       sarama.StringEncoder(key),
+		Value:     sarama.ByteEncoder(r.Value),
+		Partition: r.Partition,
+		Offset:    r.Offset,
+		Timestamp: r.Timestamp,
+	}
+}
+
+// Close waits for the acknowledgements of what was emitted, up to
+// KgoProducerCloseTimeout, and closes the client; records still unacknowledged
+// then fail with ErrProducerClosed.
+func (p *kgoProducer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), KgoProducerCloseTimeout)
+	defer cancel()
+	err := p.client.Flush(ctx)
+	p.client.Close()
+	if err != nil {
+		return fmt.Errorf("broker: franz-go producer: flush on close: %w", err)
+	}
+	return nil
+}
