@@ -62,6 +62,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		if l > 0 {
+			r.timerRPS, r.timerMean = timerCeiling(ctx, cfg.inFlightCap(), l, timerCeilingRun)
+			fmt.Fprintf(stderr, "%5s timer ceiling: %.0f waits/s, a wait took %.3f ms\n", fmtMS(l), r.timerRPS, float64(r.timerMean)/float64(time.Millisecond))
+		}
 		rows = append(rows, r)
 	}
 	// C, the ceiling of the bound, is sync's median at 0 ms in this run.

@@ -36,6 +36,20 @@ type row struct {
 	otherCores            float64 // most cores other processes used in a kept run
 	syncCall, asyncCall   float64 // median of the runs' mean callback time, ms
 	syncAllocs, asyncAll  float64 // median allocations per record
+
+	// timerRPS and timerMean are the timer ceiling at this latency (see
+	// timerCeiling): P goroutines doing nothing but waiting L on a timer.
+	// Zero at 0 ms.
+	timerRPS  float64
+	timerMean time.Duration
+}
+
+// pctTimer is async's median as a share of the timer ceiling, 0 without one.
+func (r *row) pctTimer() float64 {
+	if r.timerRPS == 0 {
+		return 0
+	}
+	return 100 * r.asyncRPS / r.timerRPS
 }
 
 // The issue's floors and aim.
@@ -188,6 +202,13 @@ func printTable(w io.Writer, e *env, cfg benchConfig, c float64, rows []*row) {
 			fmtMS(r.latency), r.verdict(), aimPctOfBound, aim, r.otherCores)
 	}
 	fmt.Fprintln(w)
+	for _, r := range rows {
+		if r.timerRPS > 0 {
+			fmt.Fprintf(w, "%6s: timer ceiling (%d goroutines waiting on a timer, nothing else) %.0f records/s, a wait took %.2f ms; async is %.0f%% of it\n",
+				fmtMS(r.latency), cfg.inFlightCap(), r.timerRPS, float64(r.timerMean)/float64(time.Millisecond), r.pctTimer())
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // jsonRow is the machine-readable line printed per latency, last.
@@ -220,6 +241,9 @@ type jsonRow struct {
 	AsyncAllocs      float64   `json:"async_allocs_per_record"`
 	MaxOtherCores    float64   `json:"max_other_cores"`
 	Workload         string    `json:"workload"`
+	TimerCeilingRPS  float64   `json:"timer_ceiling_rps,omitempty"`
+	TimerWaitMS      float64   `json:"timer_wait_ms,omitempty"`
+	PctOfTimer       float64   `json:"pct_of_timer_ceiling,omitempty"`
 	SyncProducer     string    `json:"sync_producer"`
 	AsyncProducer    string    `json:"async_producer"`
 	DupRate          *float64  `json:"dup_rate,omitempty"`
@@ -246,6 +270,9 @@ func printJSON(w io.Writer, cfg benchConfig, rows []*row) error {
 			Runs:             cfg.runs,
 			Keys:             cmp.Or(r.keys, cfg.keys),
 			Workload:         cfg.workload,
+			TimerCeilingRPS:  round(r.timerRPS, 0),
+			TimerWaitMS:      round(float64(r.timerMean)/float64(time.Millisecond), 3),
+			PctOfTimer:       round(r.pctTimer(), 1),
 			SyncProducer:     cfg.syncProducer,
 			AsyncProducer:    cfg.asyncProducer,
 			Partitions:       cfg.partitions,
@@ -306,6 +333,14 @@ func writeMarkdown(path string, e *env, cfg benchConfig, c float64, rows []*row)
 				fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.1fx | %.0f | %.0f | %.1fx | %.1fx |\n", fmtMS(r.latency), r.syncRPS, r.asyncRPS, r.speedup,
 					p.syncRPS, p.asyncRPS, p.asyncRPS/p.syncRPS, r.asyncRPS/p.asyncRPS)
 			}
+		}
+	}
+	fmt.Fprintf(&b, "\nTimer ceiling: %d goroutines that do nothing but wait L on a Go timer, for %s per latency (see cmd/riffle/timer_ceiling.go):\n\n", cfg.inFlightCap(), timerCeilingRun)
+	b.WriteString("| latency | P/L rec/s | timer ceiling rec/s | mean wait | async rec/s | async / ceiling |\n|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range rows {
+		if r.timerRPS > 0 {
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f ms | %.0f | %.0f%% |\n", fmtMS(r.latency), float64(cfg.inFlightCap())/r.latency.Seconds(),
+				r.timerRPS, float64(r.timerMean)/float64(time.Millisecond), r.asyncRPS, r.pctTimer())
 		}
 	}
 	b.WriteString("\nRuns (records/s), and the most cores other processes of the machine kept busy during a run:\n\n")
