@@ -222,9 +222,12 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 	} else {
 		s := cfg.settings
 		brokers = s.Brokers
+		// Async groups write through franz-go's client: goka's sarama
+		// producer hands each message across unbuffered channels, which
+		// bounds async throughput (docs/benchmarks.md).
 		aopts = append(aopts,
 			gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-			gokaadapter.WithProducerBuilder(s.ProducerBuilder()),
+			gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
 			gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 		)
 		if cfg.storage != nil {

@@ -79,7 +79,7 @@ func runPipeline(ctx context.Context, cfg pipelineConfig) (pipelineResult, error
 		}
 		return gokaadapter.New(
 			gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-			gokaadapter.WithProducerBuilder(s.ProducerBuilder()),
+			gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
 			gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 			gokaadapter.WithStorageBuilder(storage.MemoryBuilder()),
 			gokaadapter.WithExecutor(asyncdsl.WithWorkers(8),

@@ -71,10 +71,11 @@ type Config struct {
 	// Executor are more executor options in Async mode, applied after
 	// Workers.
 	Executor []asyncdsl.Option
-	// Producer builds the processor's producer. Default
-	// Settings.ProducerBuilder (goka's, on sarama); the benchmark's
-	// -sync-producer and -async-producer flags pick
-	// Settings.KgoProducerBuilder instead.
+	// Producer builds the processor's producer. Default: in Sync mode
+	// goka's own (Settings.ProducerBuilder, on sarama), as plain goka runs;
+	// in Async mode the franz-go one (Settings.KgoProducerBuilder), as
+	// riffle recommends. The benchmark's -sync-producer and -async-producer
+	// flags set it.
 	Producer goka.ProducerBuilder
 	// Name prefixes the run's topics and group. Default DefaultName. A
 	// random suffix makes them unique per run.

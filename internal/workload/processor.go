@@ -80,7 +80,8 @@ func newSyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor,
 
 // newAsyncProcessor builds riffle's processor: the same callback wrapped by
 // Adapter.Async, built with Adapter.NewProcessor. The builders goka would
-// get move to the adapter's options, as gokaadapter asks.
+// get move to the adapter's options, as gokaadapter asks; the producer is
+// franz-go's unless cfg.Producer says otherwise.
 func newAsyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor, error) {
 	calls := new(callTimer)
 	exec := []asyncdsl.Option{asyncdsl.WithHook(calls)}
@@ -91,7 +92,7 @@ func newAsyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor
 	s := cfg.Settings
 	producer := cfg.Producer
 	if producer == nil {
-		producer = s.ProducerBuilder()
+		producer = s.KgoProducerBuilder()
 	}
 	a, err := gokaadapter.New(
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),

@@ -21,24 +21,30 @@ func TestRunCountsEveryRecord(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 
+	s := c.Settings()
 	tests := []struct {
-		mode    workload.Mode
-		latency time.Duration
-		kgo     bool
+		mode     workload.Mode
+		latency  time.Duration
+		producer string // "": the mode's default (sync goka's, async franz-go's)
 	}{
-		{workload.Sync, 0, false},
-		{workload.Async, 0, false},
-		{workload.Sync, time.Millisecond, false},
-		{workload.Async, time.Millisecond, false},
-		{workload.Sync, 0, true},
-		{workload.Async, time.Millisecond, true},
+		{workload.Sync, 0, ""},
+		{workload.Async, 0, ""},
+		{workload.Sync, time.Millisecond, ""},
+		{workload.Async, time.Millisecond, ""},
+		{workload.Sync, 0, "kgo"},
+		{workload.Async, time.Millisecond, "sarama"},
 	}
 	for _, tt := range tests {
 		name := tt.mode.String() + "-" + tt.latency.String()
 		var producer goka.ProducerBuilder
-		if tt.kgo {
-			name += "-kgo"
-			producer = c.Settings().KgoProducerBuilder()
+		switch tt.producer {
+		case "kgo":
+			producer = s.KgoProducerBuilder()
+		case "sarama":
+			producer = s.ProducerBuilder()
+		}
+		if tt.producer != "" {
+			name += "-" + tt.producer
 		}
 		t.Run(name, func(t *testing.T) {
 			const records, keys = 500, 50
@@ -46,7 +52,7 @@ func TestRunCountsEveryRecord(t *testing.T) {
 			defer cancel()
 			var progress int
 			res, err := workload.Run(ctx, workload.Config{
-				Settings: c.Settings(),
+				Settings: s,
 				Mode:     tt.mode,
 				Latency:  tt.latency,
 				Records:  records,

@@ -221,7 +221,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	a, err := gokaadapter.New(
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-		gokaadapter.WithProducerBuilder(s.ProducerBuilder()),
+		gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
 		gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 		gokaadapter.WithStorageBuilder(storage.MemoryBuilder()),
 		gokaadapter.WithDeadLetterTopic(goka.Stream(cfg.deadLetter)),
