@@ -104,33 +104,54 @@ func (p *kgoProducer) Emit(topic string, key string, value []byte) *goka.Promise
 // order the partition's records were acknowledged.
 func (p *kgoProducer) EmitWithHeaders(topic string, key string, value []byte, headers goka.Headers) *goka.Promise {
 	promise, finish := goka.NewPromiseWithFinisher()
-	r := &kgo.Record{Topic: topic, Key: []byte(key), Value: value}
+	e := &kgoEmit{key: key, finish: finish}
+	e.record = kgo.Record{Topic: topic, Key: []byte(key), Value: value}
 	if len(headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, 0, len(headers))
+		e.record.Headers = make([]kgo.RecordHeader, 0, len(headers))
 		for k, v := range headers {
-			r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: v})
+			e.record.Headers = append(e.record.Headers, kgo.RecordHeader{Key: k, Value: v})
 		}
 	}
-	p.client.Produce(context.Background(), r, func(r *kgo.Record, err error) {
-		if errors.Is(err, kgo.ErrClientClosed) {
-			err = fmt.Errorf("%w: %w", ErrProducerClosed, err)
-		}
-		finish(producerMessage(r, key), err)
-	})
+	p.client.Produce(context.Background(), &e.record, e.acked)
 	return promise
 }
 
-// producerMessage is what goka's promise callbacks read: goka's table writes
-// store msg.Offset, and a user's ThenWithMessage may read the rest.
-func producerMessage(r *kgo.Record, key string) *sarama.ProducerMessage {
-	return &sarama.ProducerMessage{
+// kgoEmit is one emitted record with what its acknowledgement needs, in one
+// allocation.
+type kgoEmit struct {
+	record kgo.Record
+	key    string
+	finish goka.PromiseFinisher
+}
+
+func (e *kgoEmit) acked(r *kgo.Record, err error) {
+	if errors.Is(err, kgo.ErrClientClosed) {
+		err = fmt.Errorf("%w: %w", ErrProducerClosed, err)
+	}
+	e.finish(newAckMessage(r, e.key), err)
+}
+
+// ackMessage is what goka's promise callbacks read (goka's table writes
+// store msg.Offset; a user's ThenWithMessage may read the rest), with the
+// key and value encoders beside it, so that the message and its encoders
+// are one allocation: a pointer to an encoder is an Encoder too.
+type ackMessage struct {
+	msg   sarama.ProducerMessage
+	key   sarama.StringEncoder
+	value sarama.ByteEncoder
+}
+
+func newAckMessage(r *kgo.Record, key string) *sarama.ProducerMessage {
+	m := &ackMessage{key: sarama.StringEncoder(key), value: sarama.ByteEncoder(r.Value)}
+	m.msg = sarama.ProducerMessage{
 		Topic:     r.Topic,
-		Key:       sarama.StringEncoder(key),
-		Value:     sarama.ByteEncoder(r.Value),
+		Key:       &m.key,
+		Value:     &m.value,
 		Partition: r.Partition,
 		Offset:    r.Offset,
 		Timestamp: r.Timestamp,
 	}
+	return &m.msg
 }
 
 // Close waits for the acknowledgements of what was emitted, up to

@@ -60,7 +60,7 @@ func newKgoProducer(t *testing.T, s Settings) goka.Producer {
 // producer (a goka emitter on sarama) and through a KgoProducerBuilder
 // producer, and checks that each key lands in the same partition both ways;
 // that every promise is finished with the partition and offset the record
-// was stored at; that headers and tombstones (a nil value) arrive as sent.
+// was stored at, and its key and value; that headers and tombstones (a nil value) arrive as sent.
 func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 	const n = 1000
 	c := startCluster(t)
@@ -110,6 +110,13 @@ func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 		case a.msg.Topic != viaBuilder || a.msg.Partition != r.Partition || a.msg.Offset != r.Offset:
 			t.Errorf("key %s: promise says %s/%d@%d, stored at %s/%d@%d", k,
 				a.msg.Topic, a.msg.Partition, a.msg.Offset, r.Topic, r.Partition, r.Offset)
+		}
+		if a.msg != nil {
+			key, _ := a.msg.Key.Encode()
+			value, _ := a.msg.Value.Encode()
+			if string(key) != k || string(value) != string(r.Value) {
+				t.Errorf("key %s: promise message has key %q and value %q, stored %q", k, key, value, r.Value)
+			}
 		}
 		if len(r.Headers) != 1 || r.Headers[0].Key != "key" || string(r.Headers[0].Value) != k {
 			t.Errorf("key %s: headers %v", k, r.Headers)
