@@ -12,6 +12,9 @@
 //     views and emitters use the settings;
 //   - KgoOptions make a franz-go client use them, and partition records as
 //     goka does (KgoPartitioner);
+//   - KgoProducerBuilder is a goka producer on a franz-go client, the one
+//     riffle recommends for async processors (goka's own hands every message
+//     across sarama's chain of unbuffered channels);
 //   - EnsureTopics creates topics, as goka processors need their inputs to
 //     exist before they start.
 //
@@ -23,9 +26,9 @@
 // version kfake needs, group timeouts that let a processor rejoin quickly
 // after a crash, and shorter producer and commit delays.
 //
-// Its neighbours: package gokaadapter wraps the ConsumerGroupBuilder and
-// ProducerBuilder of a Settings to hold commits back and to write async
-// results; examples, tests and benchmarks start a Cluster, and a command can
+// Its neighbours: package gokaadapter wraps the ConsumerGroupBuilder and a
+// producer builder (ProducerBuilder or KgoProducerBuilder) of a Settings to
+// hold commits back and to write async results; examples, tests and benchmarks start a Cluster, and a command can
 // serve one as a local broker on a fixed port (WithPort).
 //
 // The embedded cluster is empty when it starts and forgets everything on
