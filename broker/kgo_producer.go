@@ -30,21 +30,30 @@ import (
 // sarama.ProducerMessage carrying the topic, partition, offset, key and value,
 // which goka's table writes need (they store the acknowledged offset).
 //
-// What differs from sarama's defaults, and from s.Sarama, which this producer
-// does not read: the client is idempotent (franz-go's default), so it waits
-// for all in-sync replicas (on the one-broker embedded cluster, the same as
-// the leader's ack) and a retried batch cannot be duplicated or reordered; it
-// lingers ProducerLinger (default below) for a batch to fill; it buffers up
-// to franz-go's MaxBufferedRecords, after which an emit blocks until the
-// broker has acknowledged some, as sarama's input channel blocks. Pass
-// franz-go options to change any of this; they come after riffle's.
+// From s.Sarama it takes how to connect: TLS (Net.TLS) and SASL (Net.SASL:
+// PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER), so that it reaches a
+// secured cluster as goka's sarama clients do. A mechanism it cannot carry
+// over (GSSAPI) makes the builder fail with ErrUnsupportedSASL; pass
+// kgo.SASL yourself and turn SASL off in the sarama config then. The rest of
+// the sarama producer settings do not apply: the client is idempotent
+// (franz-go's default), so it waits for all in-sync replicas (on the
+// one-broker embedded cluster, the same as the leader's ack) and a retried
+// batch cannot be duplicated or reordered; it lingers
+// DefaultKgoProducerLinger for a batch to fill; it buffers up to franz-go's
+// MaxBufferedRecords, after which an emit blocks until the broker has
+// acknowledged some, as sarama's input channel blocks. Pass franz-go options
+// to change any of this; they come after riffle's.
 //
 // Close flushes what was emitted (waiting up to KgoProducerCloseTimeout, as
 // goka's producer waits up to 60 s for its acknowledgements) and then closes
 // the client. An emit after Close does not panic, as sarama's does: its
 // promise fails with ErrProducerClosed.
 func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
+	security, securityErr := kgoSecurity(s.SaramaConfig())
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+		if securityErr != nil {
+			return nil, fmt.Errorf("broker: franz-go producer: %w", securityErr)
+		}
 		base := []kgo.Opt{
 			kgo.SeedBrokers(s.brokersOr(brokers)...),
 			kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(hashWith(hasher)))),
@@ -54,6 +63,7 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 		if clientID != "" {
 			base = append(base, kgo.ClientID(clientID))
 		}
+		base = append(base, security...)
 		cl, err := kgo.NewClient(append(base, opts...)...)
 		if err != nil {
 			return nil, fmt.Errorf("broker: franz-go producer: %w", err)
