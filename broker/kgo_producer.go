@@ -22,7 +22,7 @@ import (
 // own channel hand-off, before it is batched; the acknowledgement comes back
 // the same way. A franz-go client appends the record to its partition's
 // buffer under a lock and acknowledges whole batches. The riffle benchmark
-// measures what that is worth (docs/benchmarks.md, "The franz-go producer").
+// measures what that is worth (docs/benchmarks.md, tables 1 to 3).
 //
 // What stays the same: records are partitioned with the hasher goka passes
 // (through sarama's hash partitioner, SaramaCompatHasher), so keys land in

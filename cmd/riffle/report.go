@@ -170,7 +170,8 @@ func printTable(w io.Writer, e *env, cfg benchConfig, c float64, rows []*row) {
 	fmt.Fprintf(w, "sweep took %s; load average after %s\n", e.took.Round(time.Second), e.loadAfter)
 	fmt.Fprintf(w, "bound = min(C, K/L, P/L) with C = %.0f records/s (sync, 0 ms, this run), K = %s, P = %d workers\n",
 		c, boundKeys(cfg, rows), cfg.inFlightCap())
-	fmt.Fprintf(w, "medians of %d runs per mode; CPU is the whole process (processor, broker, consumer); heap is the largest peak\n\n", cfg.runs)
+	fmt.Fprintf(w, "producers: sync %s, async %s; medians of %d runs per mode; CPU is the whole process (processor, broker, consumer); heap is the largest peak\n\n",
+		cfg.syncProducer, cfg.asyncProducer, cfg.runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "latency\tsync rec/s\tasync rec/s\tspeedup\tbound rec/s\t% of bound\tCPU s/1k sync\tasync\tpeak heap sync\tasync\trecords sync\tasync\t")
 	for _, r := range rows {
