@@ -80,6 +80,10 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 // bench (async, 0 and 1 ms of callback latency, two 3-run sweeps each): 1 ms
 // 225k-239k and 150k-151k records/s; 2 ms 201k-236k and 143k-150k; 5 ms
 // 233k and 143k-145k; 10 ms (franz-go's default) 216k-233k and 138k-139k.
+// A sync processor on this producer, which waits for no acknowledgement,
+// measured 5 to 11% slower at 1 and 2 ms of callback latency with 1 ms than
+// with 10 ms (docs/benchmarks.md, table 2): pass kgo.ProducerLinger to
+// choose otherwise.
 const DefaultKgoProducerLinger = time.Millisecond
 
 // KgoProducerCloseTimeout bounds how long a KgoProducerBuilder producer's
