@@ -14,7 +14,9 @@
 // behind an injector that adds -latency to every call. The callback is the
 // same function on plain goka (one record per partition at a time) and on
 // riffle (gokaadapter's Async: one record per key at a time, records of
-// different ids concurrently).
+// different ids concurrently). Each writes through the producer it is used
+// with: plain goka through goka's own (sarama), riffle through the franz-go
+// producer it recommends (broker.Settings.KgoProducerBuilder).
 //
 // It runs on an embedded Kafka broker (franz-go's kfake, in this process)
 // unless -brokers names real ones. After each run it reads the output topic
@@ -195,6 +197,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		fmt.Fprintf(w, "plain goka: %8s events/s\n", thousands(syncRes.RPS))
 		fmt.Fprintf(w, "riffle:     %8s events/s   %.0fx plain goka, same callback, same broker, same %s store latency\n",
 			thousands(asyncRes.RPS), asyncRes.RPS/syncRes.RPS, o.latency)
+		fmt.Fprintln(w, "producers: plain goka writes through goka's own (sarama), riffle through franz-go's (broker.Settings.KgoProducerBuilder), as each is used")
 		if len(failed) == 0 {
 			fmt.Fprintln(w, "both runs: every unique id emitted exactly once")
 		}
