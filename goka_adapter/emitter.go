@@ -255,22 +255,41 @@ func (b *emitBatch) send() (err error) {
 			err = fmt.Errorf("%w: producer: %v", ErrNotRunning, p)
 		}
 	}()
+	fe, direct := b.producer.(funcEmitter)
 	acks := &b.effects.acks
 	for i := range b.effects.ops {
 		op := &b.effects.ops[i]
 		switch op.kind {
 		case effectSet, effectDelete:
 			st := op.storage
+			if direct {
+				acks.add()
+				fe.EmitFunc(op.topic, op.key, op.value, op.headers, func(_ int32, offset int64, err error) {
+					acks.finish(storeOffset(st, offset, err))
+				})
+				continue
+			}
 			p := b.producer.EmitWithHeaders(op.topic, op.key, op.value, op.headers)
 			acks.add() // after the send: a panicking send adds no share
 			p.ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
-				if err == nil && msg != nil && msg.Offset != 0 {
-					err = st.SetOffset(msg.Offset)
+				var offset int64
+				if msg != nil {
+					offset = msg.Offset
 				}
-				acks.finish(err)
+				acks.finish(storeOffset(st, offset, err))
 			})
 		case effectEmit:
 			headers, sent := b.trace.Send(op.topic, op.headers)
+			if direct {
+				acks.add()
+				fe.EmitFunc(op.topic, op.key, op.value, goka.Headers(headers), func(_ int32, _ int64, err error) {
+					if sent != nil {
+						sent(err)
+					}
+					acks.finish(err)
+				})
+				continue
+			}
 			p := b.producer.EmitWithHeaders(op.topic, op.key, op.value, goka.Headers(headers))
 			acks.add()
 			if sent == nil {
@@ -284,4 +303,28 @@ func (b *emitBatch) send() (err error) {
 		}
 	}
 	return nil
+}
+
+// funcEmitter is a producer that reports an emit's outcome to a func instead
+// of a goka.Promise: broker.Settings.KgoProducerBuilder's producers do. It
+// saves each produce the promise, its finisher and the sarama message that
+// goka's promise callbacks read.
+//
+// Its contract, which send relies on: EmitFunc does not panic (a closed
+// producer fails the record through done), and calls done exactly once,
+// from any goroutine, possibly before EmitFunc returns; so send adds the
+// record's share to the ack counter before the call, not after it as on
+// the promise path, where a panicking send must add none.
+type funcEmitter interface {
+	EmitFunc(topic string, key string, value []byte, headers goka.Headers, done func(partition int32, offset int64, err error))
+}
+
+// storeOffset is what goka's own context does when a table write is
+// acknowledged: the storage's offset follows the changelog's. An offset of
+// 0 is not stored, as goka does not (a producer that reports none).
+func storeOffset(st *lockedStorage, offset int64, err error) error {
+	if err == nil && offset != 0 {
+		return st.SetOffset(offset)
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 )
 
 // fakeProducer records what is sent, in order, and acknowledges each send
@@ -168,5 +169,60 @@ func TestEmitterSurvivesClosedProducer(t *testing.T) {
 	e2.acks.finish(nil)
 	if err := waitAck(t, result2); err != nil {
 		t.Fatalf("next record: %v", err)
+	}
+}
+
+// funcProducer is a fakeProducer with EmitFunc (as broker's franz-go
+// producer has): it reports each record's offset (its index, from 1) to
+// done before returning, or fails keys in fail.
+type funcProducer struct {
+	fakeProducer
+	fail map[string]error
+}
+
+func (p *funcProducer) EmitFunc(_ string, key string, _ []byte, _ goka.Headers, done func(int32, int64, error)) {
+	p.mu.Lock()
+	p.sent = append(p.sent, key)
+	offset := int64(len(p.sent))
+	p.mu.Unlock()
+	done(0, offset, p.fail[key]) // before returning: send must have added the share
+}
+
+// TestEmitterUsesFuncEmitter: with a producer that has EmitFunc, the emit
+// queue sends through it, not through goka's promises; a state write's
+// acknowledged offset becomes the storage's offset; the record is
+// acknowledged once, after all of its writes, even though the producer
+// reports each write before EmitFunc returns; and a failed emit fails the
+// record.
+func TestEmitterUsesFuncEmitter(t *testing.T) {
+	m := newEmitQueue()
+	p := &funcProducer{fail: map[string]error{"bad": errors.New("broker said no")}}
+	st := &lockedStorage{Storage: storage.NewMemory()}
+
+	e, result := emitted("out-key")
+	e.ops = append([]effect{{kind: effectSet, topic: "table", key: "k", value: []byte("v"), storage: st}}, e.ops...)
+	// The apply's own share is finished before the emitter runs, as it
+	// usually is: from here on only the emitter's share holds the record.
+	e.acks.finish(nil)
+	m.push(emitBatch{effects: e, producer: p, assignment: context.Background()})
+	if err := waitAck(t, result); err != nil {
+		t.Fatalf("ack: %v", err)
+	}
+	if got := p.keys(); len(got) != 2 || got[0] != "k" || got[1] != "out-key" {
+		t.Fatalf("sent %v through EmitFunc, want [k out-key]: acknowledged before all writes were sent", got)
+	}
+	if off, err := st.GetOffset(-1); err != nil || off != 1 {
+		t.Fatalf("storage offset %d (%v), want 1, the table write's", off, err)
+	}
+
+	bad, badResult := emitted("bad")
+	bad.acks.finish(nil)
+	m.push(emitBatch{effects: bad, producer: p, assignment: context.Background()})
+	if err := waitAck(t, badResult); err == nil || err.Error() != "broker said no" {
+		t.Fatalf("ack of a failed emit: %v, want the producer's error", err)
+	}
+	m.close() // the emitter is done: no acknowledgement can come later
+	if len(result) > 0 || len(badResult) > 0 {
+		t.Fatal("a record was acknowledged twice")
 	}
 }
