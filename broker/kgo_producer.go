@@ -33,8 +33,9 @@ import (
 // From s.Sarama it takes how to connect: TLS (Net.TLS) and SASL (Net.SASL:
 // PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER), so that it reaches a
 // secured cluster as goka's sarama clients do. A mechanism it cannot carry
-// over (GSSAPI) makes the builder fail with ErrUnsupportedSASL; pass
-// kgo.SASL yourself and turn SASL off in the sarama config then. The rest of
+// over (GSSAPI) makes the builder fail with ErrUnsupportedSASL: then call
+// KgoProducerBuilder on a copy of the Settings whose Sarama has SASL off
+// (goka's own clients keep the original), with kgo.SASL among opts. The rest of
 // the sarama producer settings do not apply: the client is idempotent
 // (franz-go's default), so it waits for all in-sync replicas (on the
 // one-broker embedded cluster, the same as the leader's ack) and a retried

@@ -16,8 +16,9 @@ import (
 
 // ErrUnsupportedSASL is wrapped by the error of a franz-go client builder
 // whose sarama config asks for a SASL mechanism it cannot carry over
-// (GSSAPI, or a custom SCRAM client); pass kgo.SASL to the builder instead,
-// and leave SASL off in the sarama config.
+// (GSSAPI, a custom SCRAM client, OAUTHBEARER without a token provider):
+// build the producer from a copy of the Settings whose sarama config has
+// SASL off, and pass kgo.SASL to it.
 var ErrUnsupportedSASL = errors.New("broker: SASL mechanism not carried over to franz-go")
 
 // kgoSecurity returns the franz-go options that connect as the sarama config
