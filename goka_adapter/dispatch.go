@@ -18,7 +18,7 @@ import (
 //     the callback returns;
 //  3. it hands the record to the executor, which may block while the key,
 //     the partition or the executor is full, after waiting while too many
-//     records' writes wait for goka's producer (backpressure on the
+//     records' writes wait for the producer (backpressure on the
 //     consumer);
 //  4. it returns, unless the deterministic mode waits for the release.
 //

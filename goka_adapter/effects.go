@@ -110,7 +110,7 @@ func (e *effects) whenDeferredDone(fn func(error)) {
 // a state write goes to the partition's table storage at once (so the next
 // record of the key reads it) and to the table topic, whose acknowledged
 // offset becomes the storage's offset; emits and loopbacks go to their topics
-// through goka's producer. The sends happen on the adapter's emitter
+// through the processor's producer. The sends happen on the adapter's emitter
 // (emitter.go), so apply does not block. done is called when all of it is
 // acknowledged and every DeferCommit func was called.
 //
@@ -164,7 +164,7 @@ func (e *effects) writeState(a *Adapter, partition int32, op *effect) error {
 // ackCounter calls done once, with the first error, when every share has
 // finished. start gives it one share, the caller's.
 //
-// Shares are counted with an atomic: finish runs on goka's producer
+// Shares are counted with an atomic: finish runs on the producer's
 // callback goroutine, once per acknowledged write, and needs no lock unless
 // a write failed. The first error is kept under mu; a failing finish stores
 // it before its decrement, and the last finish (whose decrement comes after

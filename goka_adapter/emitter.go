@@ -6,14 +6,14 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/tracing"
 )
 
 // emitter hands the emits of applied records (state changelog writes,
-// emits, loopbacks, dead letters) to goka's producer, on emitShards goroutines, each with
-// its own FIFO queue (emitQueue). A record's input partition picks its
+// emits, loopbacks, dead letters) to the processor's producer (the one goka
+// built; see producerCapture), on emitShards goroutines, each with its own
+// FIFO queue (emitQueue). A record's input partition picks its
 // queue, so the records of one key, which share a partition, are sent in
 // the order they were applied; and as many goroutines feed the producer as
 // a sync goka processor of that many partitions has. (One queue for all
@@ -54,7 +54,10 @@ func (m *emitter) close() {
 // at 0 ms), which cost a park and a wake per message and crowded the run
 // queues that the producer's own goroutines need; and the executor's
 // contract says Apply must not block. Now Apply only queues the record's
-// effects and returns.
+// effects and returns. With a producer that does not block (franz-go's),
+// the queues still pay: sending from 256 workers into its partition
+// buffers measured slower than from one goroutine per queue
+// (docs/benchmarks.md, "The third pass").
 //
 // Order: a record's emits follow its Apply, and a key's next record is
 // applied only after the previous Apply returned (its lane), so a FIFO per
@@ -103,7 +106,7 @@ type emitQueue struct {
 // emitBatch is the emits of one applied record.
 type emitBatch struct {
 	effects    *effects
-	producer   goka.Producer
+	producer   funcEmitter
 	trace      *tracing.Record
 	assignment context.Context
 }
@@ -244,79 +247,35 @@ func (b *emitBatch) emit() {
 		acks.finish(errRevoked)
 		return
 	}
-	acks.finish(b.send())
+	b.send()
+	acks.finish(nil)
 }
 
-// send hands every emit of the batch to the producer. A panic of a producer
-// that was closed under it is an error of the batch, not of the process.
-func (b *emitBatch) send() (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: producer: %v", ErrNotRunning, p)
-		}
-	}()
-	fe, direct := b.producer.(funcEmitter)
+// send hands every emit of the batch to the producer. Each emit holds a
+// share of the record's ack counter, added before the call since the
+// producer may report the emit before EmitFunc returns.
+func (b *emitBatch) send() {
 	acks := &b.effects.acks
 	for i := range b.effects.ops {
 		op := &b.effects.ops[i]
 		switch op.kind {
 		case effectSet, effectDelete:
 			st := op.storage
-			if direct {
-				acks.add()
-				fe.EmitFunc(op.topic, op.key, op.value, op.headers, func(_ int32, offset int64, err error) {
-					acks.finish(storeOffset(st, offset, err))
-				})
-				continue
-			}
-			p := b.producer.EmitWithHeaders(op.topic, op.key, op.value, op.headers)
-			acks.add() // after the send: a panicking send adds no share
-			p.ThenWithMessage(func(msg *sarama.ProducerMessage, err error) {
-				var offset int64
-				if msg != nil {
-					offset = msg.Offset
-				}
+			acks.add()
+			b.producer.EmitFunc(op.topic, op.key, op.value, op.headers, func(_ int32, offset int64, err error) {
 				acks.finish(storeOffset(st, offset, err))
 			})
 		case effectEmit:
 			headers, sent := b.trace.Send(op.topic, op.headers)
-			if direct {
-				acks.add()
-				fe.EmitFunc(op.topic, op.key, op.value, goka.Headers(headers), func(_ int32, _ int64, err error) {
-					if sent != nil {
-						sent(err)
-					}
-					acks.finish(err)
-				})
-				continue
-			}
-			p := b.producer.EmitWithHeaders(op.topic, op.key, op.value, goka.Headers(headers))
 			acks.add()
-			if sent == nil {
-				p.Then(acks.finishFunc)
-			} else {
-				p.Then(func(err error) {
+			b.producer.EmitFunc(op.topic, op.key, op.value, goka.Headers(headers), func(_ int32, _ int64, err error) {
+				if sent != nil {
 					sent(err)
-					acks.finish(err)
-				})
-			}
+				}
+				acks.finish(err)
+			})
 		}
 	}
-	return nil
-}
-
-// funcEmitter is a producer that reports an emit's outcome to a func instead
-// of a goka.Promise: broker.Settings.KgoProducerBuilder's producers do. It
-// saves each produce the promise, its finisher and the sarama message that
-// goka's promise callbacks read.
-//
-// Its contract, which send relies on: EmitFunc does not panic (a closed
-// producer fails the record through done), and calls done exactly once,
-// from any goroutine, possibly before EmitFunc returns; so send adds the
-// record's share to the ack counter before the call, not after it as on
-// the promise path, where a panicking send must add none.
-type funcEmitter interface {
-	EmitFunc(topic string, key string, value []byte, headers goka.Headers, done func(partition int32, offset int64, err error))
 }
 
 // storeOffset is what goka's own context does when a table write is

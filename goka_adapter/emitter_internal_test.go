@@ -81,7 +81,7 @@ func TestEmitterSendsInPushOrder(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		a, b := string(rune('a'+i%26))+"1", string(rune('a'+i%26))+"2"
 		e, result := emitted(a, b)
-		m.push(emitBatch{effects: e, producer: p, assignment: context.Background()})
+		m.push(emitBatch{effects: e, producer: asFuncEmitter(p), assignment: context.Background()})
 		e.acks.finish(nil) // the apply's share
 		results = append(results, result)
 		want = append(want, a, b)
@@ -112,7 +112,7 @@ func TestEmitterDropsRevokedRecords(t *testing.T) {
 	revoked, cancel := context.WithCancel(context.Background())
 	cancel()
 	e, result := emitted("k")
-	m.push(emitBatch{effects: e, producer: p, assignment: revoked})
+	m.push(emitBatch{effects: e, producer: asFuncEmitter(p), assignment: revoked})
 	e.acks.finish(nil)
 	if err := waitAck(t, result); !errors.Is(err, errRevoked) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("ack error %v, want errRevoked", err)
@@ -129,14 +129,14 @@ func TestEmitterClose(t *testing.T) {
 	m := newEmitQueue()
 	p := &fakeProducer{}
 	e, result := emitted("before")
-	m.push(emitBatch{effects: e, producer: p, assignment: context.Background()})
+	m.push(emitBatch{effects: e, producer: asFuncEmitter(p), assignment: context.Background()})
 	e.acks.finish(nil)
 	m.close()
 	if err := waitAck(t, result); err != nil {
 		t.Fatalf("record pushed before close: %v", err)
 	}
 	late, lateResult := emitted("after")
-	m.push(emitBatch{effects: late, producer: p, assignment: context.Background()})
+	m.push(emitBatch{effects: late, producer: asFuncEmitter(p), assignment: context.Background()})
 	late.acks.finish(nil)
 	if err := waitAck(t, lateResult); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("record pushed after close: %v, want ErrNotRunning", err)
@@ -158,14 +158,14 @@ func TestEmitterSurvivesClosedProducer(t *testing.T) {
 	defer m.close()
 	broken := &fakeProducer{panic: true}
 	e, result := emitted("k1", "k2")
-	m.push(emitBatch{effects: e, producer: broken, assignment: context.Background()})
+	m.push(emitBatch{effects: e, producer: asFuncEmitter(broken), assignment: context.Background()})
 	e.acks.finish(nil)
 	if err := waitAck(t, result); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("ack error %v, want ErrNotRunning", err)
 	}
 	working := &fakeProducer{}
 	e2, result2 := emitted("k3")
-	m.push(emitBatch{effects: e2, producer: working, assignment: context.Background()})
+	m.push(emitBatch{effects: e2, producer: asFuncEmitter(working), assignment: context.Background()})
 	e2.acks.finish(nil)
 	if err := waitAck(t, result2); err != nil {
 		t.Fatalf("next record: %v", err)
@@ -189,7 +189,8 @@ func (p *funcProducer) EmitFunc(_ string, key string, _ []byte, _ goka.Headers, 
 }
 
 // TestEmitterUsesFuncEmitter: with a producer that has EmitFunc, the emit
-// queue sends through it, not through goka's promises; a state write's
+// queue sends through it, not through goka's promises (asFuncEmitter keeps
+// it as it is); a state write's
 // acknowledged offset becomes the storage's offset; the record is
 // acknowledged once, after all of its writes, even though the producer
 // reports each write before EmitFunc returns; and a failed emit fails the
@@ -204,9 +205,12 @@ func TestEmitterUsesFuncEmitter(t *testing.T) {
 	// The apply's own share is finished before the emitter runs, as it
 	// usually is: from here on only the emitter's share holds the record.
 	e.acks.finish(nil)
-	m.push(emitBatch{effects: e, producer: p, assignment: context.Background()})
+	m.push(emitBatch{effects: e, producer: asFuncEmitter(p), assignment: context.Background()})
 	if err := waitAck(t, result); err != nil {
 		t.Fatalf("ack: %v", err)
+	}
+	if _, adapted := asFuncEmitter(p).(promiseEmitter); adapted {
+		t.Fatal("a producer with EmitFunc was adapted to goka's promises")
 	}
 	if got := p.keys(); len(got) != 2 || got[0] != "k" || got[1] != "out-key" {
 		t.Fatalf("sent %v through EmitFunc, want [k out-key]: acknowledged before all writes were sent", got)
@@ -217,7 +221,7 @@ func TestEmitterUsesFuncEmitter(t *testing.T) {
 
 	bad, badResult := emitted("bad")
 	bad.acks.finish(nil)
-	m.push(emitBatch{effects: bad, producer: p, assignment: context.Background()})
+	m.push(emitBatch{effects: bad, producer: asFuncEmitter(p), assignment: context.Background()})
 	if err := waitAck(t, badResult); err == nil || err.Error() != "broker said no" {
 		t.Fatalf("ack of a failed emit: %v, want the producer's error", err)
 	}
