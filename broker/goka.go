@@ -5,6 +5,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/internal/topicmanager"
 )
 
 // The builders below take a snapshot of s.Sarama when they are made and give
@@ -81,17 +82,19 @@ func (s Settings) ProducerBuilder() goka.ProducerBuilder {
 // TopicManagerBuilder returns a goka topic manager builder for s. The topic
 // manager creates group tables and loop streams with s.ReplicationFactor (1
 // on the embedded cluster, which has one broker; goka's default of 2 would
-// fail there) and with the partition count of the group's inputs.
+// fail there) and with the partition count of the group's inputs. Processors
+// that start together do not fail on each other's topic creation (see
+// internal/topicmanager).
 func (s Settings) TopicManagerBuilder() goka.TopicManagerBuilder {
 	base := s.SaramaConfig()
 	base.ClientID = "goka-topic-manager"
 	rf := s.ReplicationFactor
-	return func(brokers []string) (goka.TopicManager, error) {
+	return topicmanager.RaceTolerant(func(brokers []string) (goka.TopicManager, error) {
 		tmc := goka.NewTopicManagerConfig()
 		tmc.Table.Replication = rf
 		tmc.Stream.Replication = rf
 		return goka.NewTopicManager(s.brokersOr(brokers), copyConfig(base), tmc)
-	}
+	})
 }
 
 func (s Settings) brokersOr(brokers []string) []string {

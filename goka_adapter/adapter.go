@@ -9,6 +9,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/internal/topicmanager"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -60,6 +61,9 @@ func New(opts ...Option) (*Adapter, error) {
 	if cfg.topicManager == nil {
 		cfg.topicManager = goka.DefaultTopicManagerBuilder
 	}
+	// Instances of one group that start together must not fail on each
+	// other's creation of its table, loop or dead-letter topic.
+	cfg.topicManager = topicmanager.RaceTolerant(cfg.topicManager)
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
 	}
