@@ -63,9 +63,11 @@ func (m raceTolerant) EnsureTopicExists(topic string, npar, rfactor int, config 
 }
 
 // ensureRetrying runs ensure, and runs it again, with a growing delay, for as
-// long as it fails because the topic already exists, up to m.wait. The retry is not blind: once goka sees the topic it
-// takes its existing-topic path, which compares the partition count and
-// config with what was asked, and reports a mismatch as it would have.
+// long as it fails because the topic already exists, up to m.wait. The
+// retry is not blind: once goka sees the topic it takes its existing-topic
+// path, which compares the partition count and config with what was asked,
+// and reports a mismatch as it would have. goka's ensures take no context,
+// so neither does the wait; it is bounded by m.wait.
 func (m raceTolerant) ensureRetrying(ensure func() error) error {
 	deadline := time.Now().Add(m.wait)
 	delay := firstRetryDelay
