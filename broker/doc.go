@@ -28,8 +28,9 @@
 //
 // Its neighbours: package gokaadapter wraps the ConsumerGroupBuilder and a
 // producer builder (ProducerBuilder or KgoProducerBuilder) of a Settings to
-// hold commits back and to write async results; examples, tests and benchmarks start a Cluster, and a command can
-// serve one as a local broker on a fixed port (WithPort).
+// hold commits back and to write async results; examples, tests and
+// benchmarks start a Cluster, and a command can serve one as a local broker
+// on a fixed port (WithPort).
 //
 // The embedded cluster is empty when it starts and forgets everything on
 // Close. goka's default processor storage, LevelDB under /tmp/goka, outlives

@@ -60,7 +60,8 @@ func newKgoProducer(t *testing.T, s Settings) goka.Producer {
 // producer (a goka emitter on sarama) and through a KgoProducerBuilder
 // producer, and checks that each key lands in the same partition both ways;
 // that every promise is finished with the partition and offset the record
-// was stored at, and its key and value; that headers and tombstones (a nil value) arrive as sent.
+// was stored at, and its key and value; that headers and tombstones (a nil
+// value) arrive as sent.
 func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 	const n = 1000
 	c := startCluster(t)

@@ -80,9 +80,9 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 
 // asyncRecord is one record handed to the executor, as the task's
 // asyncdsl.Work: everything its Attempt, DeadLetter and Release need, in one
-// allocation per record. Its fields are
-// written by dispatch, on goka's partition goroutine, before Submit
-// publishes the task, and only read afterwards, except first (below).
+// allocation per record. Its fields are written by dispatch, on goka's
+// partition goroutine, before Submit publishes the task, and only read
+// afterwards, except first (below).
 type asyncRecord struct {
 	a          *Adapter
 	graph      *goka.GroupGraph

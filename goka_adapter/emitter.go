@@ -61,9 +61,9 @@ func (m *emitter) close() {
 //
 // Order: a record's emits follow its Apply, and a key's next record is
 // applied only after the previous Apply returned (its lane), so a FIFO per
-// partition keeps the per-key order of emits that sending from the workers had. The
-// storage writes themselves stay in Apply, so the key's next record reads
-// them at once.
+// partition keeps the per-key order of emits that sending from the workers
+// had. The storage writes themselves stay in Apply, so the key's next record
+// reads them at once.
 //
 // Ownership: the queue is guarded by mu; the goroutine takes the whole
 // queue at a time and emits outside mu. Each queued batch holds one share

@@ -21,8 +21,9 @@ const timerCeilingRun = 2 * time.Second
 // under 1 ms sleeps 1 ms, longer ones are truncated). With 256 goroutines on
 // 2 cores a 2 ms wait measured 2.4 to 2.5 ms, so a program that waits on
 // timers gets at most 80 to 84% of P/L there. This ceiling separates that
-// from riffle's own cost. A real remote call wakes its goroutine through the network poller,
-// on an event, not through a timer; it is not late in this way.
+// from riffle's own cost. A real remote call wakes its goroutine through the
+// network poller, on an event, not through a timer; it is not late in this
+// way.
 //
 // The goroutines do nothing else, so this is an upper bound for any
 // callback that makes the timer wait.

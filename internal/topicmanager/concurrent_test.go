@@ -20,7 +20,7 @@ func TestConcurrentEnsures(t *testing.T) {
 	if err != nil {
 		t.Fatalf("broker.Start: %v", err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close) // after the managers: cleanups run last first
 	s := c.Settings()
 	plain := func(brokers []string) (goka.TopicManager, error) {
 		tmc := goka.NewTopicManagerConfig()
@@ -38,7 +38,7 @@ func TestConcurrentEnsures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("building topic manager: %v", err)
 			}
-			defer tm.Close()
+			t.Cleanup(func() { _ = tm.Close() })
 			tms[i] = tm
 		}
 		start := make(chan struct{})
