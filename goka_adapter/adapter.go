@@ -96,7 +96,7 @@ func (a *Adapter) Async(cb goka.ProcessCallback) goka.ProcessCallback {
 // by the error policy (fail, skip or dead-letter) instead of stopping the
 // processor outright.
 func (a *Adapter) Input(topic goka.Stream, c goka.Codec, cb goka.ProcessCallback) goka.Edge {
-	return goka.Input(topic, tolerantCodec{inner: c}, a.Async(cb))
+	return goka.Input(topic, TolerantCodec(c), a.Async(cb))
 }
 
 // NewProcessor builds the goka processor for graph. opts are the goka
