@@ -4,14 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
@@ -351,4 +355,46 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Builders passed with dsl.WithProcessorOptions reach the processors of
+// async groups as of sync groups: a later goka option wins over the
+// cluster's builders, and is neither ignored nor a conflict.
+func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
+	s := startCluster(t)
+	b := dsl.NewBuilder("popts")
+	st := dsl.NewStore(b, "last", dsl.Int64())
+	dsl.ProcessValues(dsl.From(b, "orders", dsl.JSON[Order]()), func(c *dsl.ValuesContext[int64], _ string, o Order) error {
+		if err := st.Set(c, o.Amount); err != nil {
+			return err
+		}
+		c.Forward(o.Amount)
+		return nil
+	}, dsl.WithStore(st)).Async(dsl.NewPool("p")).To("amounts", dsl.Int64())
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var storages, producers atomic.Int32
+	mem := storage.MemoryBuilder()
+	r := startTopology(t, topo, s, dsl.WithProcessorOptions(
+		goka.WithStorageBuilder(func(topic string, p int32) (storage.Storage, error) {
+			storages.Add(1)
+			return mem(topic, p)
+		}),
+		goka.WithProducerBuilder(func(brokers []string, clientID string, h func() hash.Hash32) (goka.Producer, error) {
+			producers.Add(1)
+			return s.ProducerBuilder()(brokers, clientID, h)
+		}),
+	))
+	produceValues(t, s, "orders", "k1", orderJSON("a", 7))
+	if out := consume(t, s, "amounts", 1); string(out[0].Value) != "7" {
+		t.Errorf("amount %q, want 7", out[0].Value)
+	}
+	if storages.Load() == 0 || producers.Load() == 0 {
+		t.Errorf("builders of WithProcessorOptions called: storage %d, producer %d times; want both", storages.Load(), producers.Load())
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
 }

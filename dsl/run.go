@@ -218,17 +218,6 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 	var brokers []string
 	if cfg.tt != nil {
 		aopts = append(aopts, gokaadapter.WithTester(cfg.tt))
-	} else {
-		s := cfg.settings
-		brokers = s.Brokers
-		// Async groups write through franz-go's client: goka's sarama
-		// producer hands each message across unbuffered channels, which
-		// bounds async throughput (docs/benchmarks.md).
-		aopts = append(aopts,
-			gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-			gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
-			gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
-		)
 	}
 	a, err := gokaadapter.New(aopts...)
 	if err != nil {
@@ -236,10 +225,18 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 	}
 	var popts []goka.ProcessorOption
 	if cfg.tt == nil {
-		// The storage as a goka option, so that one the program passes
-		// with WithProcessorOptions wins, as in a sync group.
+		s := cfg.settings
+		brokers = s.Brokers
+		// The builders as goka options, which the adapter wraps, so that
+		// one the program passes with WithProcessorOptions wins, as in a
+		// sync group. Async groups write through franz-go's client: goka's
+		// sarama producer hands each message across unbuffered channels,
+		// which bounds async throughput (docs/benchmarks.md).
 		popts = append(popts,
-			goka.WithConsumerSaramaBuilder(cfg.settings.ConsumerBuilder()),
+			goka.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
+			goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()),
+			goka.WithProducerBuilder(s.KgoProducerBuilder()),
+			goka.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 			goka.WithStorageBuilder(cfg.storageOf(g.name)))
 	}
 	popts = append(popts, goka.WithLogger(cfg.logger()))
