@@ -54,8 +54,10 @@ var builderFields = [...]builderField{
 // The layout is checked field by field (names and types) before any option
 // is made: if goka's options change shape, newOptionLayout fails and
 // NewProcessor refuses goka options instead of ignoring the builders among
-// them (see ErrGokaOptions). The tests in goka_options_test.go pin the
-// layout of the goka version in go.mod.
+// them (see ErrGokaOptions). TestOptionLayoutOfPinnedGoka pins the layout
+// of the goka version in go.mod, and the tests in builder_options_test.go
+// the order in which goka applies the options and that a nil storage
+// builder stops goka's NewProcessor before it touches the cluster.
 type optionLayout struct {
 	optType reflect.Type              // goka.ProcessorOption
 	fields  [len(builderFields)][]int // index of each builder in poptions

@@ -140,8 +140,13 @@ func TestOptionLayoutOfPinnedGoka(t *testing.T) {
 // If goka's options cannot be read, NewProcessor refuses goka options with
 // an error that names the adapter's options, and works without them.
 func TestOptionLayoutUnreadable(t *testing.T) {
-	type badOptions struct{ builders struct{ storage int } }
-	type noBuilders struct{ log goka.Logger }
+	// Look-alikes of goka's options, read only through reflection.
+	type badOptions struct {
+		builders struct{ storage int } //lint:ignore U1000 read through reflection
+	}
+	type noBuilders struct {
+		log goka.Logger //lint:ignore U1000 read through reflection
+	}
 	for name, optType := range map[string]reflect.Type{
 		"not a func":         reflect.TypeFor[int](),
 		"builders retyped":   reflect.TypeFor[func(*badOptions, *goka.GroupGraph)](),
