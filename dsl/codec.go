@@ -73,13 +73,16 @@ func (bytesCodec) Decode(b []byte) ([]byte, error) { return b, nil }
 // every edge of a topic (an intermediate topic is one group's output and
 // another's input) has a codec of one type.
 type gokaCodec[T any] struct {
-	c        Codec[T]
-	tolerant bool
+	c Codec[T]
+	// tolerant is gokaadapter.TolerantCodec of the plain codec, on an
+	// input edge; nil elsewhere. Made once, so that a record's decode does
+	// not allocate it.
+	tolerant goka.Codec
 }
 
 func (g gokaCodec[T]) Encode(v any) ([]byte, error) {
-	if g.tolerant {
-		return gokaadapter.TolerantCodec(gokaCodec[T]{c: g.c}).Encode(v)
+	if g.tolerant != nil {
+		return g.tolerant.Encode(v)
 	}
 	t, ok := v.(T)
 	if !ok {
@@ -90,13 +93,15 @@ func (g gokaCodec[T]) Encode(v any) ([]byte, error) {
 }
 
 func (g gokaCodec[T]) Decode(b []byte) (any, error) {
-	if g.tolerant {
-		return gokaadapter.TolerantCodec(gokaCodec[T]{c: g.c}).Decode(b)
+	if g.tolerant != nil {
+		return g.tolerant.Decode(b)
 	}
 	return g.c.Decode(b)
 }
 
-func (g gokaCodec[T]) tolerantCopy() goka.Codec { return gokaCodec[T]{c: g.c, tolerant: true} }
+func (g gokaCodec[T]) tolerantCopy() goka.Codec {
+	return gokaCodec[T]{c: g.c, tolerant: gokaadapter.TolerantCodec(gokaCodec[T]{c: g.c})}
+}
 
 // tolerantInput returns the codec of a group's input edge: c, made tolerant
 // of values it cannot decode (see gokaCodec).
