@@ -116,3 +116,49 @@ func TestBuildTwice(t *testing.T) {
 		t.Fatalf("second Build: %v", err)
 	}
 }
+
+func TestBuildErrorsOfTopologyOptions(t *testing.T) {
+	dlq := dsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)
+	tests := []struct {
+		name  string
+		opts  []dsl.BuilderOption
+		want  error
+		where string
+	}{
+		{"empty dead-letter topic", []dsl.BuilderOption{dsl.WithDeadLetterTopic("")}, dsl.ErrEmptyName, "dead-letter topic"},
+		{"unknown policy", []dsl.BuilderOption{dsl.WithErrorPolicy(asyncdsl.ErrorPolicy(9))}, dsl.ErrInvalidOption, "error policy"},
+		{"dead letters to an input", []dsl.BuilderOption{dlq, dsl.WithDeadLetterTopic("in")}, dsl.ErrNameClash, "dead-letter topic"},
+		{"dead letters to an output", []dsl.BuilderOption{dlq, dsl.WithDeadLetterTopic("out")}, dsl.ErrNameClash, "dead-letter topic"},
+		{"dead letters to a table", []dsl.BuilderOption{dlq, dsl.WithDeadLetterTopic("app-c-table")}, dsl.ErrNameClash, "dead-letter topic"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := dsl.NewBuilder("app", tc.opts...)
+			in := dsl.From(b, "in", dsl.String())
+			in.To("out", dsl.String())
+			in.GroupByKey().Count("c")
+			topo, err := b.Build()
+			if err == nil {
+				t.Fatalf("Build succeeded:\n%s", topo.Describe())
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.where) {
+				t.Fatalf("error %q does not wrap %v and say %q", err, tc.want, tc.where)
+			}
+		})
+	}
+
+	// One dead-letter topic for every group is fine.
+	b := dsl.NewBuilder("app", dlq, dsl.WithDeadLetterTopic("app-rejects"))
+	in := dsl.From(b, "in", dsl.String())
+	in.To("out", dsl.String())
+	in.SelectKey(func(_, v string) string { return v }).GroupByKey().Count("c")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range topo.Groups() {
+		if g.DeadLetters != "app-rejects" {
+			t.Errorf("group %s dead-letters to %q, want app-rejects", g.Name, g.DeadLetters)
+		}
+	}
+}

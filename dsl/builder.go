@@ -24,15 +24,28 @@ type Builder struct {
 	sources map[string]int
 	stores  map[string]*tableSpec
 	built   bool
+
+	// Set by BuilderOptions.
+	policy          asyncdsl.ErrorPolicy // of groups without an Async step
+	deadLetterTopic string               // "" for one per group
 }
 
 // NewBuilder returns a builder for the application app. The application name
 // prefixes every goka group and every topic the builder creates
-// ("<app>-<name>"), so two applications on one cluster do not collide.
-func NewBuilder(app string) *Builder {
+// ("<app>-<name>"), so two applications on one cluster do not collide. opts
+// apply to the whole topology (WithErrorPolicy, WithDeadLetterTopic).
+func NewBuilder(app string, opts ...BuilderOption) *Builder {
 	b := &Builder{app: app, sources: map[string]int{}, stores: map[string]*tableSpec{}}
 	if app == "" {
 		b.errs = append(b.errs, fmt.Errorf("dsl: application name: %w", ErrEmptyName))
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyBuilder(b)
+		}
+	}
+	if b.policy < asyncdsl.FailOnError || b.policy > asyncdsl.DeadLetterOnError {
+		b.errs = append(b.errs, fmt.Errorf("dsl: %w: unknown error policy %v", ErrInvalidOption, b.policy))
 	}
 	return b
 }

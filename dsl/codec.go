@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/lovoo/goka"
+	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
 
 // Codec encodes and decodes the values of one type. It is the typed
@@ -64,9 +65,25 @@ func (bytesCodec) Decode(b []byte) ([]byte, error) { return b, nil }
 
 // gokaCodec adapts a Codec[T] to goka.Codec. It is the only place where the
 // builder's values meet goka's any.
-type gokaCodec[T any] struct{ c Codec[T] }
+//
+// On a group's input edge it is tolerant (see tolerantInput): a value it
+// cannot decode becomes the marker of gokaadapter.TolerantCodec, so that
+// the record reaches the group's error policy instead of stopping goka. It
+// stays the same Go type either way, because goka's tester insists that
+// every edge of a topic (an intermediate topic is one group's output and
+// another's input) has a codec of one type.
+type gokaCodec[T any] struct {
+	c Codec[T]
+	// tolerant is gokaadapter.TolerantCodec of the plain codec, on an
+	// input edge; nil elsewhere. Made once, so that a record's decode does
+	// not allocate it.
+	tolerant goka.Codec
+}
 
 func (g gokaCodec[T]) Encode(v any) ([]byte, error) {
+	if g.tolerant != nil {
+		return g.tolerant.Encode(v)
+	}
 	t, ok := v.(T)
 	if !ok {
 		var zero T
@@ -75,7 +92,25 @@ func (g gokaCodec[T]) Encode(v any) ([]byte, error) {
 	return g.c.Encode(t)
 }
 
-func (g gokaCodec[T]) Decode(b []byte) (any, error) { return g.c.Decode(b) }
+func (g gokaCodec[T]) Decode(b []byte) (any, error) {
+	if g.tolerant != nil {
+		return g.tolerant.Decode(b)
+	}
+	return g.c.Decode(b)
+}
+
+func (g gokaCodec[T]) tolerantCopy() goka.Codec {
+	return gokaCodec[T]{c: g.c, tolerant: gokaadapter.TolerantCodec(gokaCodec[T]{c: g.c})}
+}
+
+// tolerantInput returns the codec of a group's input edge: c, made tolerant
+// of values it cannot decode (see gokaCodec).
+func tolerantInput(c goka.Codec) goka.Codec {
+	if t, ok := c.(interface{ tolerantCopy() goka.Codec }); ok {
+		return t.tolerantCopy()
+	}
+	return gokaadapter.TolerantCodec(c)
+}
 
 // toGoka returns c as a goka.Codec, or nil for a nil c.
 func toGoka[T any](c Codec[T]) goka.Codec {

@@ -25,6 +25,13 @@ type group struct {
 	outputs    []edgeTopic // sinks and inputs of downstream groups, in order
 	joins      []edgeTopic
 	lookups    []edgeTopic
+
+	// policy is the group's error policy: its pool's, or the topology's
+	// for a group without an Async step (WithErrorPolicy).
+	policy asyncdsl.ErrorPolicy
+	// deadLetters is the topic of its dead letters, "" unless the policy
+	// dead-letters.
+	deadLetters string
 }
 
 type edgeTopic struct {
@@ -189,6 +196,13 @@ func nameGroups(b *Builder, groups []*group) error {
 			g.name = fmt.Sprintf("%s-%d", b.app, g.roots[0].id)
 		}
 		claim(g.roots[0], g.name, fmt.Sprintf("the group of step %d", g.roots[0].id))
+		if p, err := groupPolicy(b, g); err == nil { // an invalid pool is reported by Async
+			g.policy = p
+			if p == asyncdsl.DeadLetterOnError {
+				g.deadLetters = b.deadLetterTopicOf(g.name)
+				claim(g.roots[0], g.deadLetters, "a dead-letter topic")
+			}
+		}
 		if g.table != nil {
 			g.table.topic = string(goka.GroupTable(goka.Group(g.name)))
 			claim(g.roots[0], g.table.topic, fmt.Sprintf("the table of store %q", g.table.name))

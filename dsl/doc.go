@@ -81,7 +81,16 @@
 // (OnCluster with broker Settings, embedded or real; OnBrokers with a list of
 // brokers), creating the topics it needs first, or on goka's tester
 // (OnTester) for unit tests. It stops every group when ctx is cancelled or
-// one group fails, and returns the first error.
+// one group fails, and returns the first error. Tables are kept in memory
+// unless WithLevelDB or WithStorage says otherwise.
+//
+// # Errors
+//
+// A record that its group cannot decode, or whose step returns an error,
+// goes to the group's error policy: its pool's for a group with an Async
+// step, the topology's (WithErrorPolicy) for the others. The default stops
+// the topology, as goka does; skip goes on; dead-letter writes the record to
+// "<group>-dead-letters" or the topic of WithDeadLetterTopic.
 //
 // Its neighbours: package asyncdsl is the executor, package gokaadapter runs
 // the async group callbacks, package broker provides the cluster settings.

@@ -23,6 +23,8 @@ var (
 	ErrForeignStream = errors.New("dsl: stream of another topology")
 	// ErrNoSink: the topology has no source.
 	ErrEmptyTopology = errors.New("dsl: empty topology")
+	// ErrInvalidOption: a BuilderOption with a value out of range.
+	ErrInvalidOption = errors.New("dsl: invalid option")
 	// ErrBuilt: the topology was changed after Build.
 	ErrBuilt = errors.New("dsl: topology already built")
 )

@@ -23,6 +23,8 @@ type runConfig struct {
 	remoteOpts  []broker.RemoteOption
 	tt          *tester.Tester
 	storage     storage.Builder
+	levelDBDir  string
+	log         goka.Logger
 	processOpts []goka.ProcessorOption
 }
 
@@ -50,12 +52,6 @@ func OnBrokers(brokers []string, opts ...broker.RemoteOption) RunOption {
 // returns once every group (async ones included) has processed everything.
 func OnTester(tt *tester.Tester) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.tt = tt })
-}
-
-// WithStorage sets the storage of the groups' tables. Default: goka's
-// (LevelDB under goka.DefaultProcessorStoragePath(group)).
-func WithStorage(b storage.Builder) RunOption {
-	return runOptionFunc(func(c *runConfig) { c.storage = b })
 }
 
 // WithProcessorOptions adds goka options to every group's processor, after
@@ -197,7 +193,7 @@ func (r *Running) Wait() error {
 
 // processor builds the goka processor of g.
 func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.Adapter, error) {
-	cb := g.callback()
+	cb := g.callback(cfg.logger())
 	if !g.async() {
 		var opts []goka.ProcessorOption
 		var brokers []string
@@ -206,33 +202,22 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 		} else {
 			brokers = cfg.settings.Brokers
 			opts = append(opts, cfg.settings.ProcessorOptions()...)
-			if cfg.storage != nil {
-				opts = append(opts, goka.WithStorageBuilder(cfg.storage))
-			}
+			opts = append(opts, goka.WithStorageBuilder(gokaadapter.RebuildAheadCaches(
+				cfg.storageOf(g.name), cfg.settings.TopicManagerBuilder(), brokers, cfg.logger())))
 		}
+		opts = append(opts, goka.WithLogger(cfg.logger()))
 		opts = append(opts, cfg.processOpts...)
 		p, err := goka.NewProcessor(brokers, g.graph(cb), opts...)
 		return p, nil, err
 	}
 	execOpts := append(append([]asyncdsl.Option(nil), g.pool.opts...), g.asyncOpts...)
 	aopts := []gokaadapter.Option{gokaadapter.WithExecutor(execOpts...)}
+	if g.deadLetters != "" {
+		aopts = append(aopts, gokaadapter.WithDeadLetterTopic(goka.Stream(g.deadLetters)))
+	}
 	var brokers []string
 	if cfg.tt != nil {
 		aopts = append(aopts, gokaadapter.WithTester(cfg.tt))
-	} else {
-		s := cfg.settings
-		brokers = s.Brokers
-		// Async groups write through franz-go's client: goka's sarama
-		// producer hands each message across unbuffered channels, which
-		// bounds async throughput (docs/benchmarks.md).
-		aopts = append(aopts,
-			gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-			gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
-			gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
-		)
-		if cfg.storage != nil {
-			aopts = append(aopts, gokaadapter.WithStorageBuilder(cfg.storage))
-		}
 	}
 	a, err := gokaadapter.New(aopts...)
 	if err != nil {
@@ -240,8 +225,21 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 	}
 	var popts []goka.ProcessorOption
 	if cfg.tt == nil {
-		popts = append(popts, goka.WithConsumerSaramaBuilder(cfg.settings.ConsumerBuilder()))
+		s := cfg.settings
+		brokers = s.Brokers
+		// The builders as goka options, which the adapter wraps, so that
+		// one the program passes with WithProcessorOptions wins, as in a
+		// sync group. Async groups write through franz-go's client: goka's
+		// sarama producer hands each message across unbuffered channels,
+		// which bounds async throughput (docs/benchmarks.md).
+		popts = append(popts,
+			goka.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
+			goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()),
+			goka.WithProducerBuilder(s.KgoProducerBuilder()),
+			goka.WithTopicManagerBuilder(s.TopicManagerBuilder()),
+			goka.WithStorageBuilder(cfg.storageOf(g.name)))
 	}
+	popts = append(popts, goka.WithLogger(cfg.logger()))
 	popts = append(popts, cfg.processOpts...)
 	p, err := a.NewProcessor(brokers, g.graph(a.Async(cb)), popts...)
 	if err != nil {
@@ -258,7 +256,11 @@ func (t *Topology) ensureTopics(ctx context.Context, s broker.Settings) error {
 	var streams, tables []string
 	seen := map[string]bool{}
 	for _, g := range t.groups {
-		for _, topic := range append([]string{g.input}, topicsOf(g.outputs)...) {
+		topics := append([]string{g.input}, topicsOf(g.outputs)...)
+		if g.deadLetters != "" && !g.async() {
+			topics = append(topics, g.deadLetters) // the adapter creates an async group's
+		}
+		for _, topic := range topics {
 			if !seen[topic] {
 				seen[topic] = true
 				streams = append(streams, topic)

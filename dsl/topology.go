@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+	"github.com/riffle-streams/riffle/asyncdsl"
+	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
 
 // Topology is a built, valid topology: its goka groups, ready to Describe and
@@ -53,15 +56,32 @@ func (b *Builder) Build() (*Topology, error) {
 // callback is the group's goka callback: it runs the group's steps for one
 // record, depth first, in the order they were added. Records for steps of
 // other groups are emitted to those groups' input topics.
-func (g *group) callback() goka.ProcessCallback {
+//
+// A step's error fails the record. In an async group the adapter's proxy
+// context turns that into the executor's retries and the pool's policy (an
+// undecodable record never gets here: the adapter's Input sends it to the
+// policy first). In a group without an Async step, the topology's policy
+// applies (syncFailure): the input's codec is wrapped by
+// gokaadapter.TolerantCodec, so that an undecodable record reaches this
+// callback too. log gets the lines of skipped records.
+func (g *group) callback(log goka.Logger) goka.ProcessCallback {
 	return func(ctx goka.Context, msg any) {
 		if msg == nil {
 			return // a tombstone: streams carry values
 		}
+		if raw, err := gokaadapter.DecodeFailure(msg); err != nil {
+			g.syncFailure(log, ctx, nil, raw, err, nil)
+			return
+		}
 		rc := &runCtx{g: ctx}
 		for _, root := range g.roots {
 			if err := exec(rc, root, ctx.Key(), msg); err != nil {
-				ctx.Fail(err)
+				if g.async() {
+					ctx.Fail(err) // does not return
+					return
+				}
+				g.syncFailure(log, ctx, msg, nil, nil, err)
+				return
 			}
 		}
 	}
@@ -86,11 +106,18 @@ func exec(rc *runCtx, n *node, key string, v any) error {
 	})
 }
 
-// graph returns the group's goka graph, with cb as the input callback.
+// graph returns the group's goka graph, with cb as the input callback. The
+// input's codec is tolerant: an undecodable record reaches cb (through the
+// adapter, for an async group) as gokaadapter.TolerantCodec's marker.
 func (g *group) graph(cb goka.ProcessCallback) *goka.GroupGraph {
-	edges := []goka.Edge{goka.Input(goka.Stream(g.input), g.inputCodec, cb)}
+	edges := []goka.Edge{goka.Input(goka.Stream(g.input), tolerantInput(g.inputCodec), cb)}
 	for _, o := range g.outputs {
 		edges = append(edges, goka.Output(goka.Stream(o.topic), o.codec))
+	}
+	if g.deadLetters != "" && !g.async() {
+		// The adapter writes an async group's dead letters itself; a sync
+		// group emits them through goka.
+		edges = append(edges, goka.Output(goka.Stream(g.deadLetters), new(codec.Bytes)))
 	}
 	for _, j := range g.joins {
 		edges = append(edges, goka.Join(goka.Table(j.topic), j.codec))
@@ -114,13 +141,16 @@ type GroupInfo struct {
 	Lookups []string // tables it looks up
 	Async   string   // the pool of its Async steps, or ""
 	Steps   []int    // its steps
+	// DeadLetters is the topic of its dead letters when its error policy
+	// dead-letters (its pool's, or WithErrorPolicy), else "".
+	DeadLetters string
 }
 
 // Groups returns the compiled groups, in the order of their first step.
 func (t *Topology) Groups() []GroupInfo {
 	out := make([]GroupInfo, 0, len(t.groups))
 	for _, g := range t.groups {
-		gi := GroupInfo{Name: g.name, Input: g.input}
+		gi := GroupInfo{Name: g.name, Input: g.input, DeadLetters: g.deadLetters}
 		if g.table != nil {
 			gi.Table = g.table.topic
 		}
@@ -161,6 +191,12 @@ func (t *Topology) Describe() string {
 		}
 		if g.pool != nil {
 			fmt.Fprintf(&sb, "  async   pool %s\n", g.pool.name)
+		}
+		switch {
+		case g.deadLetters != "":
+			fmt.Fprintf(&sb, "  errors  dead letters to %s\n", g.deadLetters)
+		case g.policy == asyncdsl.SkipOnError:
+			sb.WriteString("  errors  skip\n")
 		}
 		for _, j := range g.joins {
 			fmt.Fprintf(&sb, "  join    %s\n", j.topic)

@@ -3,13 +3,12 @@ package gokaadapter
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/internal/topicmanager"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -52,18 +51,6 @@ func New(opts ...Option) (*Adapter, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	if cfg.consumerGroup == nil {
-		cfg.consumerGroup = goka.DefaultConsumerGroupBuilder
-	}
-	if cfg.producer == nil {
-		cfg.producer = goka.DefaultProducerBuilder
-	}
-	if cfg.topicManager == nil {
-		cfg.topicManager = goka.DefaultTopicManagerBuilder
-	}
-	// Instances of one group that start together must not fail on each
-	// other's creation of its table, loop or dead-letter topic.
-	cfg.topicManager = topicmanager.RaceTolerant(cfg.topicManager)
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
 	}
@@ -109,12 +96,17 @@ func (a *Adapter) Async(cb goka.ProcessCallback) goka.ProcessCallback {
 // by the error policy (fail, skip or dead-letter) instead of stopping the
 // processor outright.
 func (a *Adapter) Input(topic goka.Stream, c goka.Codec, cb goka.ProcessCallback) goka.Edge {
-	return goka.Input(topic, tolerantCodec{inner: c}, a.Async(cb))
+	return goka.Input(topic, TolerantCodec(c), a.Async(cb))
 }
 
-// NewProcessor builds the goka processor for graph, with the adapter's
-// builders. opts are the goka options the program used so far, minus the
-// builders that moved to the adapter's options (see WithConsumerGroupBuilder).
+// NewProcessor builds the goka processor for graph. opts are the goka
+// options the program passed to goka.NewProcessor so far, all of them: the
+// builders among them (goka.WithStorageBuilder, WithProducerBuilder,
+// WithConsumerGroupBuilder, WithTopicManagerBuilder, or a bundle that sets
+// them, such as broker.Settings.ProcessorOptions or goka.WithTester) are
+// wrapped by the adapter like the builders of its own options. A builder
+// given both as a goka option and as the adapter's option is an error
+// wrapping ErrBuilderConflict.
 func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ...goka.ProcessorOption) (*Processor, error) {
 	if graph == nil {
 		return nil, &ConfigError{Problems: []string{"graph is nil"}}
@@ -129,9 +121,6 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 		return nil, ErrAdapterInUse
 	}
 
-	if err := a.ensureDeadLetterTopic(brokers, graph); err != nil {
-		return nil, err
-	}
 	if t := a.cfg.tracing; t != nil {
 		reg, err := t.ObserveExecutor(a.executor, string(graph.Group()))
 		if err != nil {
@@ -142,26 +131,14 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 		a.mu.Unlock()
 	}
 
-	base := a.cfg.storage
-	if base == nil {
-		base = storage.DefaultBuilder(goka.DefaultProcessorStoragePath(graph.Group()))
+	po, err := a.processorOptions(brokers, graph, opts, reflect.TypeFor[goka.ProcessorOption]())
+	if err != nil {
+		return nil, err
 	}
-	all := make([]goka.ProcessorOption, 0, len(opts)+6)
-	if a.cfg.tester != nil {
-		all = append(all, goka.WithTester(a.cfg.tester))
+	proc, err := goka.NewProcessor(brokers, graph, po.opts...)
+	if po.err != nil {
+		return nil, po.err
 	}
-	all = append(all, opts...)
-	// The adapter's options come last so that they win.
-	all = append(all,
-		goka.WithStorageBuilder(a.storages.wrap(base)),
-		goka.WithProducerBuilder(a.producer.wrap(a.cfg.producer)),
-		goka.WithConsumerGroupBuilder(a.gate.wrap(a.cfg.consumerGroup)),
-		goka.WithTopicManagerBuilder(a.cfg.topicManager),
-	)
-	if _, guarded := a.graph(); guarded {
-		all = append(all, goka.WithContextWrapper(a.guardSyncCallbacks))
-	}
-	proc, err := goka.NewProcessor(brokers, graph, all...)
 	if err != nil {
 		return nil, fmt.Errorf("gokaadapter: building processor for group %s: %w", graph.Group(), err)
 	}
@@ -191,8 +168,9 @@ func (a *Adapter) hasSyncCallbacks(graph *goka.GroupGraph) bool {
 	return int(a.wrapped.Load()) != edges
 }
 
-// ensureDeadLetterTopic creates the dead-letter topic when the policy needs it.
-func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph) error {
+// ensureDeadLetterTopic creates the dead-letter topic when the policy needs
+// it, with the processor's topic manager.
+func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph, tmb goka.TopicManagerBuilder) error {
 	if a.executor.ErrorPolicy() != asyncdsl.DeadLetterOnError {
 		return nil
 	}
@@ -202,7 +180,7 @@ func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph
 	if a.cfg.tester != nil {
 		return nil // the tester accepts emits to any topic
 	}
-	tm, err := a.cfg.topicManager(brokers)
+	tm, err := tmb(brokers)
 	if err != nil {
 		return fmt.Errorf("gokaadapter: creating topic manager for the dead-letter topic: %w", err)
 	}

@@ -27,6 +27,16 @@ var (
 	// processor that was not built with Adapter.NewProcessor.
 	ErrUnwrappedProcessor = errors.New("gokaadapter: async callback runs in a processor not built by its adapter's NewProcessor")
 
+	// ErrGokaOptions is the error of NewProcessor when it is given goka
+	// options but cannot read the builders among them, because goka's
+	// processor options changed shape (goka_options.go). Pass the builders
+	// as the adapter's options instead, and no goka option that sets one.
+	ErrGokaOptions = errors.New("gokaadapter: cannot read the builders in goka's processor options; pass them as gokaadapter.WithStorageBuilder, WithProducerBuilder, WithConsumerGroupBuilder and WithTopicManagerBuilder instead of goka options")
+
+	// ErrBuilderConflict is wrapped by the *ConfigError of NewProcessor when
+	// a builder is given both as a goka option and as the adapter's option.
+	ErrBuilderConflict = errors.New("gokaadapter: builder given twice")
+
 	// ErrContextOption is the error of a goka.ContextOption passed to Emit,
 	// Loopback, SetValue or Delete inside an async callback. goka keeps the
 	// state of its options unexported, so they cannot be read outside goka's

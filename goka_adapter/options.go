@@ -14,13 +14,11 @@ import (
 type config struct {
 	executor []asyncdsl.Option
 
-	// Base builders, wrapped by the adapter. goka's options are opaque, so
-	// builders that a program passes to goka.NewProcessor today move here.
-	consumerGroup goka.ConsumerGroupBuilder
-	producer      goka.ProducerBuilder
-	storage       storage.Builder
-	topicManager  goka.TopicManagerBuilder
-	hasher        func() hash.Hash32
+	// builders are the base builders given as the adapter's options, nil
+	// where none was. The same builders may come as goka options to
+	// NewProcessor instead (goka_options.go); NewProcessor resolves them.
+	builders gokaBuilders
+	hasher   func() hash.Hash32
 
 	tracing *tracing.Tracing
 
@@ -43,31 +41,36 @@ func WithExecutor(opts ...asyncdsl.Option) Option {
 }
 
 // WithConsumerGroupBuilder sets the consumer group builder the adapter wraps.
-// Default goka.DefaultConsumerGroupBuilder. Pass it here rather than as a
-// goka option: a goka.WithConsumerGroupBuilder given to NewProcessor would be
-// replaced by the adapter's wrapper.
+// Default goka.DefaultConsumerGroupBuilder. A goka.WithConsumerGroupBuilder
+// given to NewProcessor does the same; giving both is an error
+// (ErrBuilderConflict). The same holds for the other builder options below.
 func WithConsumerGroupBuilder(b goka.ConsumerGroupBuilder) Option {
-	return optionFunc(func(c *config) { c.consumerGroup = b })
+	return optionFunc(func(c *config) { c.builders.consumerGroup = b })
 }
 
 // WithProducerBuilder sets the producer builder the adapter wraps. Default
-// goka.DefaultProducerBuilder. Same rule as WithConsumerGroupBuilder.
+// goka.DefaultProducerBuilder; or goka.WithProducerBuilder given to
+// NewProcessor.
 func WithProducerBuilder(b goka.ProducerBuilder) Option {
-	return optionFunc(func(c *config) { c.producer = b })
+	return optionFunc(func(c *config) { c.builders.producer = b })
 }
 
 // WithStorageBuilder sets the storage builder the adapter wraps. Default:
-// goka's default, LevelDB under goka.DefaultProcessorStoragePath(group). The
-// storage must be safe for concurrent readers; the adapter serialises writes.
+// goka's default, LevelDB under goka.DefaultProcessorStoragePath(group); or
+// goka.WithStorageBuilder given to NewProcessor. The storage must be safe
+// for concurrent readers; the adapter serialises writes. Whatever the
+// builder, a partition's cache whose stored offset is ahead of its table
+// topic is emptied and rebuilt from the topic (stale_cache.go).
 func WithStorageBuilder(b storage.Builder) Option {
-	return optionFunc(func(c *config) { c.storage = b })
+	return optionFunc(func(c *config) { c.builders.storage = b })
 }
 
 // WithTopicManagerBuilder sets the topic manager builder, used by goka and by
-// the adapter to create the dead-letter topic. Default
-// goka.DefaultTopicManagerBuilder.
+// the adapter to create the dead-letter topic and to check local caches
+// against their topics. Default goka.DefaultTopicManagerBuilder; or
+// goka.WithTopicManagerBuilder given to NewProcessor.
 func WithTopicManagerBuilder(b goka.TopicManagerBuilder) Option {
-	return optionFunc(func(c *config) { c.topicManager = b })
+	return optionFunc(func(c *config) { c.builders.topicManager = b })
 }
 
 // WithHasher sets the hasher used to find a lookup key's partition. It must
@@ -94,10 +97,12 @@ func WithTester(tt *tester.Tester) Option {
 	return optionFunc(func(c *config) {
 		c.tester = tt
 		c.deterministic = true
-		c.consumerGroup = tt.ConsumerGroupBuilder()
-		c.producer = tt.ProducerBuilder()
-		c.storage = tt.StorageBuilder()
-		c.topicManager = tt.TopicManagerBuilder()
+		c.builders = gokaBuilders{
+			storage:       tt.StorageBuilder(),
+			producer:      tt.ProducerBuilder(),
+			consumerGroup: tt.ConsumerGroupBuilder(),
+			topicManager:  tt.TopicManagerBuilder(),
+		}
 	})
 }
 

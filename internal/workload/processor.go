@@ -79,9 +79,9 @@ func newSyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor,
 }
 
 // newAsyncProcessor builds riffle's processor: the same callback wrapped by
-// Adapter.Async, built with Adapter.NewProcessor. The builders goka would
-// get move to the adapter's options, as gokaadapter asks; the producer is
-// franz-go's unless cfg.Producer says otherwise.
+// Adapter.Async, built with Adapter.NewProcessor. The builders are the
+// adapter's options; the producer is franz-go's unless cfg.Producer says
+// otherwise.
 func newAsyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor, error) {
 	calls := new(callTimer)
 	exec := []asyncdsl.Option{asyncdsl.WithHook(calls)}
@@ -105,9 +105,9 @@ func newAsyncProcessor(cfg Config, n names, cb goka.ProcessCallback) (*processor
 		return nil, fmt.Errorf("workload: async adapter: %w", err)
 	}
 	g := graph(n, a.Async(cb), cfg.Task.Persist)
-	// ProcessorOptions brings the consumer builder goka's tables use; the
-	// adapter's own builders win over the others.
-	opts := append(s.ProcessorOptions(), goka.WithLogger(cfg.Logger))
+	// The consumer builder goka's tables use; the other builders are the
+	// adapter's options above (giving one both ways is an error).
+	opts := []goka.ProcessorOption{goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()), goka.WithLogger(cfg.Logger)}
 	p, err := a.NewProcessor(s.Brokers, g, opts...)
 	if err != nil {
 		_ = a.Close()
