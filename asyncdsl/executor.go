@@ -85,7 +85,9 @@ type Executor struct {
 
 		pending int // submitted, not yet released
 		running int // held by a worker
-		queued  int // in a lane, not yet taken by a worker
+		queued  int // in a lane or requeued, not yet taken by a worker
+
+		counts Counts // totals since New, for Stats
 
 		// changed is closed (and set to nil) whenever pending drops or
 		// Close begins; Submits waiting for capacity and Drain wait on it.
