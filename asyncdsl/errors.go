@@ -122,8 +122,12 @@ func (e *WriteRefusedError) Unwrap() error { return e.Err }
 // write a reduced dead letter (the record's value left out or cut, say), once.
 // If that is refused too, the task is released Skipped with this error, so
 // that a record that cannot be dead-lettered never stops the processor.
+//
+// DeadLetter receives it, and Skipped and DeadLettered outcomes carry it,
+// wrapped in a *TaskError.
 type DeadLetterRefusedError struct {
-	// Cause is the error the record was dead-lettered for (a *TaskError).
+	// Cause is the error the record was dead-lettered for: the last
+	// attempt's error, or a *WriteRefusedError.
 	Cause error
 	// Refusal is the refused dead letter's write error, marked Refused.
 	Refusal error
@@ -140,6 +144,5 @@ func (e *DeadLetterRefusedError) Error() string {
 	return fmt.Sprintf("asyncdsl: %s refused: %v (dead-lettered for: %v)", which, e.Refusal, e.Cause)
 }
 
-// Unwrap returns the refusal and the cause, so that errors.As finds the
-// *TaskError of the cause (its record and attempts).
+// Unwrap returns the refusal and the cause.
 func (e *DeadLetterRefusedError) Unwrap() []error { return []error{e.Refusal, e.Cause} }

@@ -1,6 +1,7 @@
 package asyncdsl
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 )
@@ -111,15 +112,19 @@ func (e *Executor) refusedLocked(t *task) bool {
 			e.requeueLocked(t, refusedWrite, cause)
 		case t.refused != refusedDeadLetter:
 			// Its dead letter was refused: after failed attempts
-			// (exhausted) or after a refused write.
-			e.requeueLocked(t, refusedDeadLetter, &DeadLetterRefusedError{Cause: t.okErr, Refusal: t.writeErr})
+			// (exhausted) or after a refused write. t.okErr is the
+			// *TaskError it was dead-lettered with.
+			err := &TaskError{Record: t.Record, Attempts: attempts,
+				Err: &DeadLetterRefusedError{Cause: taskCause(t.okErr), Refusal: t.writeErr}}
+			e.requeueLocked(t, refusedDeadLetter, err)
 		default:
 			// The reduced dead letter was refused too. Skipped, not
 			// Failed: the record would stop the processor again after
 			// every restart.
 			e.mu.counts.DeadLettersDropped++
-			cause := t.okErr
-			if prev, ok := t.okErr.(*DeadLetterRefusedError); ok {
+			cause := taskCause(t.okErr)
+			var prev *DeadLetterRefusedError
+			if errors.As(t.okErr, &prev) {
 				cause = prev.Cause
 			}
 			err := &TaskError{Record: t.Record, Attempts: attempts,
@@ -187,4 +192,13 @@ func (e *Executor) runRefused(t *task) result {
 	t.writeErr = nil
 	ack := &refusalAck{t: t}
 	return e.applyWith(t, apply, DeadLettered, cause, ack.done)
+}
+
+// taskCause is the error a *TaskError wraps, or err itself.
+func taskCause(err error) error {
+	var te *TaskError
+	if errors.As(err, &te) {
+		return te.Err
+	}
+	return err
 }
