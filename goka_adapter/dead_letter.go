@@ -63,13 +63,19 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *trac
 	var refused *asyncdsl.DeadLetterRefusedError
 	reduced := errors.As(cause, &refused)
 	value, err := originalValue(graph, rec, msg)
-	if err != nil {
+	if err != nil && !reduced {
 		return nil, err
 	}
 	headers := goka.Headers{}
 	if reduced {
+		// The value is left out: a failure to encode it only leaves its
+		// size unknown (-1), it must not stop the processor.
+		size := len(value)
+		if err != nil {
+			size = -1
+		}
 		headers[HeaderReduced] = []byte(capped(refused.Refusal.Error(), maxErrorHeader))
-		headers[HeaderValueSize] = []byte(strconv.Itoa(len(value)))
+		headers[HeaderValueSize] = []byte(strconv.Itoa(size))
 		headers[HeaderHeadersSize] = []byte(strconv.Itoa(headersSize(rec.headers)))
 		value = nil
 		// The error header says why the record was dead-lettered, as the
