@@ -3,6 +3,7 @@ package gokaadapter_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -173,16 +174,25 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 	}
 }
 
-// An emit that the producer or the broker refuses (too large) goes to the
+// bigValue is a value larger than maxMessageBytes, also once compressed.
+func bigValue() string {
+	raw := make([]byte, 4*maxMessageBytes)
+	_, _ = rand.NewChaCha8([32]byte{2}).Read(raw)
+	return hex.EncodeToString(raw)
+}
+
+// emitBig makes the poison record emit a value larger than the output
+// topic (and the producers, when their limits match it) accepts.
+func emitBig(output goka.Stream) func(goka.Context) {
+	big := bigValue()
+	return func(ctx goka.Context) {
+		ctx.Emit(output, "poison", seqMsg{Key: big, Seq: -1})
+	}
+}
+
+// An emit that the producer refuses before sending (too large) goes to the
 // record's error policy instead of stopping the processor.
 func TestRefusedEmit(t *testing.T) {
-	// bigEmit makes the poison record emit a value larger than the output
-	// topic and the producers accept.
-	bigEmit := func(pc **policyCase) func(goka.Context) {
-		return func(ctx goka.Context) {
-			ctx.Emit((*pc).output, "poison", seqMsg{Key: strings.Repeat("x", 4*maxMessageBytes), Seq: -1})
-		}
-	}
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
 			c := startCluster(t)
@@ -197,11 +207,11 @@ func TestRefusedEmit(t *testing.T) {
 			}
 			adm := kadm.NewClient(kgoClient(t, s))
 			start := func(t *testing.T, policy string, opts ...gokaadapter.Option) *policyCase {
-				createSmallTopic(t, adm, "policy-refused-"+policy+"-"+name+"-out")
-				var pc *policyCase
+				caseName := "refused-" + policy + "-" + name
+				output := goka.Stream("policy-" + caseName + "-out")
+				createSmallTopic(t, adm, string(output))
 				opts = append(opts, gokaadapter.WithProducerBuilder(producer))
-				pc = startPolicyCase(t, s, "refused-"+policy+"-"+name, bigEmit(&pc), opts...)
-				return pc
+				return startPolicyCase(t, s, caseName, emitBig(output), opts...)
 			}
 
 			t.Run("skip", func(t *testing.T) {
@@ -250,6 +260,40 @@ func TestRefusedEmit(t *testing.T) {
 					t.Errorf("partition %d committed %d, past the failed record at %d", p, got, pc.poisonAt.Load())
 				}
 			})
+		})
+	}
+}
+
+// An emit that the broker refuses (larger than the topic's
+// max.message.bytes, the producers' limits left at their defaults) goes to
+// the error policy too. The poison record is alone in its partition: the
+// broker refuses a batch, and records batched with it would share its
+// refusal (docs/architecture.md, "Limits").
+func TestEmitRefusedByTheBroker(t *testing.T) {
+	for _, name := range []string{"sarama", "franz-go"} {
+		t.Run(name, func(t *testing.T) {
+			s := startCluster(t).Settings()
+			adm := kadm.NewClient(kgoClient(t, s))
+			caseName := "broker-refused-" + name
+			output := goka.Stream("policy-" + caseName + "-out")
+			createSmallTopic(t, adm, string(output))
+			pc := startPolicyCase(t, s, caseName, emitBig(output),
+				gokaadapter.WithProducerBuilder(producers(s)[name]),
+				gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)))
+			p := keyPartition("poison", 4)
+			recs := []*kgo.Record{seqRecord(string(pc.input), "poison", 1)}
+			for _, k := range keysOfPartition("other", (p+1)%4, 4, 10) {
+				recs = append(recs, seqRecord(string(pc.input), k, 1))
+			}
+			produce(t, kgoClient(t, s), recs...)
+			waitCommitted(t, pc.adm, string(pc.group), string(pc.input), endOffsets(t, pc.adm, string(pc.input)), 30*time.Second)
+			checkGoodOutputs(t, pc)
+			if counts := pc.r.proc.Adapter().Executor().Stats().Counts; counts.Skipped != 1 || counts.Refused != 1 {
+				t.Errorf("counts %+v, want one refused record, skipped", counts)
+			}
+			if err := pc.r.stop(t); err != nil {
+				t.Fatalf("processor: %v", err)
+			}
 		})
 	}
 }
