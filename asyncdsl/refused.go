@@ -97,6 +97,7 @@ func (e *Executor) refusedLocked(t *task) bool {
 		return false
 	}
 	e.mu.counts.Refused++
+	a.lastErr = t.writeErr // for Stats: why the partition's commit may wait
 	attempts := int(t.attempts.Load())
 	switch e.cfg.policy {
 	case SkipOnError:

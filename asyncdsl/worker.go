@@ -336,7 +336,7 @@ func (t *task) done(err error) {
 }
 
 // acked is the body of a first done call: of the task's own Apply, or of a
-// dead letter written after a refusal (refusal.done).
+// dead letter written after a refusal (refusalAck.done).
 func (t *task) acked(err error) {
 	t.writeErr = err
 	if t.ack.CompareAndSwap(ackApplying, ackEarly) {
