@@ -364,6 +364,7 @@ func TestStopErrorIsShort(t *testing.T) {
 	} else if n, _ := strconv.Atoi(m[1]); n < later {
 		t.Errorf("Run's error counts %d later records, want at least %d", n, later)
 	}
+	t.Logf("Run's error: %d bytes", len(msg))
 	if len(msg) > 4096 {
 		t.Errorf("Run's error is %d bytes long:\n%.3000s", len(msg), msg)
 	}
