@@ -56,24 +56,30 @@ const (
 // without the record's value and headers (either may be what made it too
 // large), with their sizes (HeaderValueSize, HeaderHeadersSize) and the
 // refusal (HeaderReduced) in headers; the key, the coordinates and the
-// error stay. If that is refused too, the executor skips the record.
+// error stay. If that is refused too, the executor skips the record. A
+// value that its codec fails to encode again is left out the same way
+// (HeaderReduced says so), with the record's headers kept.
 func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *tracing.Record, msg any, cause error, assignment context.Context) (asyncdsl.Apply, error) {
 	var te *asyncdsl.TaskError
 	attempts := errors.As(cause, &te)
 	var refused *asyncdsl.DeadLetterRefusedError
 	reduced := errors.As(cause, &refused)
-	value, err := originalValue(graph, rec, msg)
-	if err != nil && !reduced {
-		return nil, err
+	// A value that its codec cannot encode again is left out, like a
+	// reduced dead letter's: failing the dead letter would stop the
+	// processor, and again on this record after every restart.
+	value, encErr := originalValue(graph, rec, msg)
+	size := len(value)
+	if encErr != nil {
+		size = -1 // unknown
 	}
 	headers := goka.Headers{}
-	if reduced {
-		// The value is left out: a failure to encode it only leaves its
-		// size unknown (-1), it must not stop the processor.
-		size := len(value)
-		if err != nil {
-			size = -1
+	if !reduced {
+		for k, v := range rec.headers {
+			headers[k] = v
 		}
+	}
+	switch {
+	case reduced:
 		headers[HeaderReduced] = []byte(capped(refused.Refusal.Error(), maxErrorHeader))
 		headers[HeaderValueSize] = []byte(strconv.Itoa(size))
 		headers[HeaderHeadersSize] = []byte(strconv.Itoa(headersSize(rec.headers)))
@@ -84,10 +90,9 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *trac
 		if attempts {
 			cause = &asyncdsl.TaskError{Record: te.Record, Attempts: te.Attempts, Err: refused.Cause}
 		}
-	} else {
-		for k, v := range rec.headers {
-			headers[k] = v
-		}
+	case encErr != nil:
+		headers[HeaderReduced] = []byte(capped("gokaadapter: value not encoded again: "+encErr.Error(), maxErrorHeader))
+		headers[HeaderValueSize] = []byte(strconv.Itoa(size))
 	}
 	headers[HeaderError] = []byte(errorHeader(cause))
 	headers[HeaderTopic] = []byte(rec.topic)

@@ -376,3 +376,45 @@ func TestStopErrorIsShort(t *testing.T) {
 		t.Errorf("partition %d committed %d, past the failed record at %d", p, got, poisonAt)
 	}
 }
+
+// encodeFailsCodec decodes like seqCodec but cannot encode.
+type encodeFailsCodec struct{ seqCodec }
+
+func (encodeFailsCodec) Encode(any) ([]byte, error) { return nil, errors.New("encodeFailsCodec: cannot encode") }
+
+// A dead letter whose value its codec cannot encode again is written
+// without it, instead of stopping the processor (which would stop again on
+// the record after every restart).
+func TestDeadLetterOfAValueItsCodecCannotEncode(t *testing.T) {
+	s := startCluster(t).Settings()
+	adm := kadm.NewClient(kgoClient(t, s))
+	group, input := "encode-fails", goka.Stream("encode-fails-in")
+	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
+		t.Fatal(err)
+	}
+	a := adapterFor(t, s, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)))
+	g := goka.DefineGroup(goka.Group(group), a.Input(input, encodeFailsCodec{}, func(ctx goka.Context, _ any) {
+		if ctx.Key() == "poison" {
+			ctx.Fail(errRejected)
+		}
+	}))
+	proc, err := a.NewProcessor(s.Brokers, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, proc)
+	poison := seqRecord(string(input), "poison", 1)
+	poison.Headers = []kgo.RecordHeader{{Key: "trace-id", Value: []byte("abc")}}
+	produce(t, kgoClient(t, s), poison, seqRecord(string(input), "good", 1))
+	dead := consumeAll(t, s, group+"-dead-letters", 1, 30*time.Second)[0]
+	h := headerMap(dead)
+	if len(dead.Value) != 0 || !strings.Contains(h[gokaadapter.HeaderReduced], "cannot encode") ||
+		h[gokaadapter.HeaderValueSize] != "-1" || h["trace-id"] != "abc" ||
+		!strings.Contains(h[gokaadapter.HeaderError], errRejected.Error()) {
+		t.Errorf("dead letter: value %d bytes, headers %v; want no value, the encoding error, the record's headers and its error", len(dead.Value), h)
+	}
+	waitCommitted(t, adm, group, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
+	if err := r.stop(t); err != nil {
+		t.Fatalf("processor: %v", err)
+	}
+}
