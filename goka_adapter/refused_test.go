@@ -380,7 +380,9 @@ func TestStopErrorIsShort(t *testing.T) {
 // encodeFailsCodec decodes like seqCodec but cannot encode.
 type encodeFailsCodec struct{ seqCodec }
 
-func (encodeFailsCodec) Encode(any) ([]byte, error) { return nil, errors.New("encodeFailsCodec: cannot encode") }
+func (encodeFailsCodec) Encode(any) ([]byte, error) {
+	return nil, errors.New("encodeFailsCodec: cannot encode")
+}
 
 // A dead letter whose value its codec cannot encode again is written
 // without it, instead of stopping the processor (which would stop again on
