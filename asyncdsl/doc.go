@@ -21,7 +21,9 @@
 //   - Failure handling: a per-attempt timeout, retries with exponential backoff
 //     and jitter, then the error policy (fail, skip, dead-letter). A panic in an
 //     attempt becomes a *PanicError carrying the stack. Cancellation of the
-//     assignment is not an error.
+//     assignment is not an error. A write refused for a reason of the record
+//     itself (Refused) goes to the same policy; a refused dead letter is
+//     asked for once more, reduced, and then the task is skipped.
 //
 // The flow of one task: Submit puts it at the tail of its lane and of its
 // partition's watermark. When it reaches the head of its lane a worker runs its

@@ -76,3 +76,73 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// refusedError marks a write that its destination refused for a reason of
+// the record itself (see Refused).
+type refusedError struct{ err error }
+
+func (e refusedError) Error() string { return e.err.Error() }
+func (e refusedError) Unwrap() error { return e.err }
+
+// Refused wraps the error of a write that its destination refused for a
+// permanent reason of the record itself (too large, invalid), so that
+// writing it again cannot succeed but other records are not affected. An
+// Apply passes such an error to its done callback: the executor then hands
+// the task to the error policy, as if its attempt had failed, instead of
+// failing the assignment (see Apply). Refused(nil) is nil.
+//
+// Errors of the destination or of the way to it (unreachable, not
+// authorized, closed) must not be marked: they fail the assignment.
+func Refused(err error) error {
+	if err == nil {
+		return nil
+	}
+	return refusedError{err: err}
+}
+
+// IsRefused reports whether err, or an error it wraps, was marked Refused.
+func IsRefused(err error) bool {
+	var r refusedError
+	return errors.As(err, &r)
+}
+
+// WriteRefusedError is the error of a task whose writes were refused (see
+// Refused) after its attempt succeeded. It is what the error policy sees:
+// Skipped and DeadLettered outcomes carry it, wrapped in a *TaskError, and
+// DeadLetter receives it.
+type WriteRefusedError struct {
+	Err error // the refused write's error, marked Refused
+}
+
+func (e *WriteRefusedError) Error() string { return "asyncdsl: write refused: " + e.Err.Error() }
+func (e *WriteRefusedError) Unwrap() error { return e.Err }
+
+// DeadLetterRefusedError is the error DeadLetter receives when the dead
+// letter it wrote before was refused (see Refused): DeadLetter should then
+// write a reduced dead letter (the record's value left out or cut, say), once.
+// If that is refused too, the task is released Skipped with this error, so
+// that a record that cannot be dead-lettered never stops the processor.
+//
+// DeadLetter receives it, and Skipped and DeadLettered outcomes carry it,
+// wrapped in a *TaskError.
+type DeadLetterRefusedError struct {
+	// Cause is the error the record was dead-lettered for: the last
+	// attempt's error, or a *WriteRefusedError.
+	Cause error
+	// Refusal is the refused dead letter's write error, marked Refused.
+	Refusal error
+	// Reduced reports whether the refused dead letter was the reduced one
+	// already: the error of a task released Skipped.
+	Reduced bool
+}
+
+func (e *DeadLetterRefusedError) Error() string {
+	which := "dead letter"
+	if e.Reduced {
+		which = "reduced dead letter"
+	}
+	return fmt.Sprintf("asyncdsl: %s refused: %v (dead-lettered for: %v)", which, e.Refusal, e.Cause)
+}
+
+// Unwrap returns the refusal and the cause.
+func (e *DeadLetterRefusedError) Unwrap() []error { return []error{e.Refusal, e.Cause} }

@@ -71,7 +71,10 @@ type Executor struct {
 		lanes   map[laneKey]*lane
 		free    []*lane // recycled lanes, to keep a lane per burst of a key cheap
 
-		ready readyQueue // lane heads waiting for a worker
+		// lane heads waiting for a worker, and tasks whose write was
+		// refused, put back by a done callback for a worker to write their
+		// dead letter (refused.go)
+		ready readyQueue
 
 		// workers started, and workers blocked in workAvailable.Wait not yet
 		// signalled. A Signal consumes one idle worker at once, so two
@@ -85,7 +88,9 @@ type Executor struct {
 
 		pending int // submitted, not yet released
 		running int // held by a worker
-		queued  int // in a lane, not yet taken by a worker
+		queued  int // in a lane or requeued, not yet taken by a worker
+
+		counts Counts // totals since New, for Stats
 
 		// changed is closed (and set to nil) whenever pending drops or
 		// Close begins; Submits waiting for capacity and Drain wait on it.

@@ -4,8 +4,10 @@ package asyncdsl
 // guarded by e.mu. Entries are never removed from the middle: a task finished
 // while it waited here (abandoned by a revocation, failed with its
 // assignment) stays until a worker pops it and skips it because it is no
-// longer ready. At most one entry per task ever exists, since a task becomes
-// ready once.
+// longer ready. At most one entry per task exists at a time: a task becomes
+// ready when it reaches the head of its lane, and again only after a worker
+// popped and ran it and a refused write sent it back for a dead letter
+// (refused.go).
 type readyQueue struct {
 	buf  []*task
 	head int

@@ -15,7 +15,41 @@ type Stats struct {
 	Pending    int // submitted, not yet released
 	Running    int // attempts or applies in progress on workers
 	Queued     int // waiting for their key or for a worker
+	Counts     Counts
 	Partitions []PartitionStats
+}
+
+// Counts are totals since the executor was created.
+type Counts struct {
+	// Skipped counts tasks released Skipped: failed records that the skip
+	// policy dropped, and records whose dead letter was refused even in
+	// its reduced form (DeadLettersDropped).
+	Skipped int64
+	// DeadLettered counts tasks released DeadLettered.
+	DeadLettered int64
+	// Refused counts writes refused for a reason of the record (see
+	// Refused) that were handed to the error policy: a record's own writes
+	// and its dead letters.
+	Refused int64
+	// DeadLettersReduced counts DeadLettered tasks whose first dead letter
+	// was refused and whose reduced one was written.
+	DeadLettersReduced int64
+	// DeadLettersDropped counts tasks whose reduced dead letter was refused
+	// too: they were released Skipped.
+	DeadLettersDropped int64
+}
+
+// countLocked adds the released task t to the counts. e.mu must be held.
+func (e *Executor) countLocked(t *task) {
+	switch t.status {
+	case Skipped:
+		e.mu.counts.Skipped++
+	case DeadLettered:
+		e.mu.counts.DeadLettered++
+		if t.refused == refusedDeadLetter {
+			e.mu.counts.DeadLettersReduced++
+		}
+	}
 }
 
 // PartitionStats describes one assignment of a (topic, partition). Two
@@ -88,7 +122,7 @@ func (e *Executor) StatsTopKeys(topKeys int) Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	s := Stats{Pending: e.mu.pending, Running: e.mu.running, Queued: e.mu.queued}
+	s := Stats{Pending: e.mu.pending, Running: e.mu.running, Queued: e.mu.queued, Counts: e.mu.counts}
 	longest := make(map[int32]int)
 	blocked := make(map[int32][]*lane)
 	for k, l := range e.mu.lanes {

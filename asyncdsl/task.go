@@ -23,7 +23,10 @@ type Record struct {
 // exactly once, from any goroutine, when the writes are acknowledged, or with
 // the error that made them fail (later calls are ignored); a failed write
 // fails the assignment, unless the assignment was revoked by then, in which
-// case the task is Abandoned. It must not block: a revocation waits for
+// case the task is Abandoned, or the error is marked Refused (the
+// destination refused the record itself), in which case the task goes to
+// the error policy without retries (skip, or dead-letter: see Refused). It
+// must not block: a revocation waits for
 // Applies in progress, and a worker in Apply runs nothing else; hand slow
 // sends to another goroutine. A nil Apply means "no effects".
 type Apply func(done func(error))
@@ -50,6 +53,12 @@ type Task struct {
 	// DeadLetter, used only under the DeadLetter policy, writes the record to a
 	// dead-letter destination with err. Its Apply gates the release like the
 	// task's own effects. A nil DeadLetter under that policy is a Submit error.
+	// err is a *TaskError after failed attempts, one wrapping a
+	// *WriteRefusedError after the task's writes were refused, and a
+	// *DeadLetterRefusedError when the dead letter written before was
+	// refused: then DeadLetter should write a reduced one (the record's
+	// value left out, say). It runs on a worker, possibly while later
+	// records of the same key run.
 	DeadLetter func(ctx context.Context, err error) (Apply, error)
 
 	// Release is called exactly once, in delivery order for the task's

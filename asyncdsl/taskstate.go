@@ -59,9 +59,10 @@ type task struct {
 	inLane     bool
 	inFlight   bool // counted in asg.inFlight
 	state      state
-	doneOnce   atomic.Bool // not guarded: atomic, part of the Apply handshake below
-	status     Status      // set when finished
-	err        error       // set when finished
+	refused    refusalPhase // which write was refused last (refused.go); 0 if none
+	doneOnce   atomic.Bool  // not guarded: atomic, part of the Apply handshake below
+	status     Status       // set when finished
+	err        error        // set when finished
 
 	// Timestamps (e.now()): submitted always, the others only if hooks need
 	// them. submitted is written before the task is published.

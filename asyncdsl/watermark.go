@@ -88,6 +88,7 @@ func (e *Executor) releaseLocked(a *assignment) {
 		// sawAbandon, which follow list order).
 		for t := first; t != nil; t = t.wmNext {
 			a.settleLocked(t)
+			e.countLocked(t)
 		}
 
 		e.mu.Unlock()

@@ -71,8 +71,12 @@ func (e *Executor) work() {
 			return
 		}
 		e.mu.Unlock()
-		e.started(t)
-		res = e.run(t)
+		if t.refused != 0 {
+			res = e.runRefused(t) // refused.go
+		} else {
+			e.started(t)
+			res = e.run(t)
+		}
 		e.mu.Lock()
 		prev = t
 	}
@@ -257,6 +261,11 @@ func (e *Executor) exhausted(t *task, attempts int, err error) result {
 // respect to revocation (see assignment.gate). If done(nil) arrives, the
 // task finishes with status s and error err.
 func (e *Executor) applyEffects(t *task, apply Apply, s Status, err error) result {
+	return e.applyWith(t, apply, s, err, t.done)
+}
+
+// applyWith is applyEffects with done as the Apply's done callback.
+func (e *Executor) applyWith(t *task, apply Apply, s Status, err error, done func(error)) result {
 	a := t.asg
 	if apply == nil {
 		if a.ended() {
@@ -274,12 +283,12 @@ func (e *Executor) applyEffects(t *task, apply Apply, s Status, err error) resul
 		return result{status: Failed}
 	}
 	t.okStatus, t.okErr = s, err
-	p := callApply(apply, t.done)
+	p := callApply(apply, done)
 	a.gate.RUnlock()
 	if p != nil {
 		// A panicking Apply may have applied part of its effects: treat it
 		// like a failed write. Ignored if done was called already.
-		t.done(p)
+		done(p)
 	}
 	return result{applied: true}
 }
@@ -298,6 +307,9 @@ func (e *Executor) reportLocked(t *task, res result) {
 				t.state = stateAwaitingAck
 			}
 			e.leaveLaneLocked(t)
+			return
+		}
+		if e.refusedLocked(t) { // refused.go: handed to the error policy
 			return
 		}
 		res = t.writeResult()
@@ -320,6 +332,12 @@ func (t *task) done(err error) {
 	if !t.doneOnce.CompareAndSwap(false, true) {
 		return
 	}
+	t.acked(err)
+}
+
+// acked is the body of a first done call: of the task's own Apply, or of a
+// dead letter written after a refusal (refusalAck.done).
+func (t *task) acked(err error) {
 	t.writeErr = err
 	if t.ack.CompareAndSwap(ackApplying, ackEarly) {
 		return
@@ -327,7 +345,7 @@ func (t *task) done(err error) {
 	// ack is ackWaiting: reportLocked has run (it moved ack under e.mu).
 	e := t.asg.e
 	e.mu.Lock()
-	if t.state != stateFinished {
+	if t.state != stateFinished && !e.refusedLocked(t) {
 		res := t.writeResult()
 		if res.fail {
 			e.failLocked(t.asg, t.seq)
@@ -340,7 +358,9 @@ func (t *task) done(err error) {
 
 // writeResult is the result of an applied task once done was called. A
 // failed write fails the assignment whatever the policy: a write that did
-// not happen is not a user error that skipping could hide. Once the
+// not happen is not a user error that skipping could hide; only a write
+// refused for a reason of the record itself (Refused) goes to the policy,
+// and refusedLocked takes those before writeResult is asked. Once the
 // assignment was revoked, though, a failed write is part of the revocation
 // (the writer may drop the writes of a revoked assignment): the task is
 // Abandoned, and its next owner processes it again.

@@ -3,6 +3,7 @@ package gokaadapter
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,8 @@ type Adapter struct {
 	emitter  *emitter
 	gate     *commitGate
 	keys     *keyTracker
+	stops    *stops     // failure.go
+	log      *recordLog // record_log.go
 
 	wrapped atomic.Int32 // callbacks wrapped by Async or Input
 
@@ -54,6 +57,9 @@ func New(opts ...Option) (*Adapter, error) {
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
 	}
+	if cfg.logger == nil {
+		cfg.logger = slog.Default()
+	}
 	execOpts := cfg.executor
 	if cfg.tracing != nil {
 		execOpts = append(execOpts[:len(execOpts):len(execOpts)], asyncdsl.WithHook(cfg.tracing.Hook()))
@@ -69,6 +75,8 @@ func New(opts ...Option) (*Adapter, error) {
 		emitter:  newEmitter(),
 		gate:     newCommitGate(),
 		keys:     newKeyTracker(),
+		stops:    newStops(),
+		log:      newRecordLog(cfg.logger),
 	}, nil
 }
 
@@ -231,6 +239,7 @@ func (a *Adapter) Close() error {
 		// After the executor: its drain waits for writes the emitter
 		// still has to send.
 		a.emitter.close()
+		a.log.flush() // every record was released
 		a.mu.Lock()
 		reg := a.mu.metrics
 		a.mu.metrics = nil

@@ -25,8 +25,9 @@ import (
 // The release, in delivery order per partition, turns the outcome into
 // goka's commit: committable outcomes commit; abandoned records call the
 // deferred commit too (goka waits for it) but their mark is dropped by the
-// commit gate; failed records pass their error, which stops the processor
-// as a goka callback error would.
+// commit gate; the first failed record of a partition passes its error,
+// which stops the processor as a goka callback error would, and the
+// records after it are released as abandoned ones (failure.go).
 func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) {
 	gctx = unguarded(gctx)
 	graph, guarded := a.graph()
@@ -112,12 +113,15 @@ func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 	}
 	switch {
 	case o.Committable():
+		if o.Status != asyncdsl.Done {
+			r.a.log.released(r.rec, o) // skipped, or a reduced dead letter
+		}
 		r.commit(nil)
 	case o.Status == asyncdsl.Abandoned:
 		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
 		r.commit(nil)
 	default:
-		r.commit(o.Err)
+		r.a.releaseFailed(r, o) // failure.go: goka gets the partition's first error only
 	}
 	if r.released != nil {
 		close(r.released)

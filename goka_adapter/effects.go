@@ -162,7 +162,10 @@ func (e *effects) writeState(a *Adapter, partition int32, op *effect) error {
 }
 
 // ackCounter calls done once, with the first error, when every share has
-// finished. start gives it one share, the caller's.
+// finished. start gives it one share, the caller's. An error that is not a
+// refusal (asyncdsl.Refused) replaces a refusal, though: a refusal sends the
+// record to its error policy, which may skip it, and that must not hide a
+// write of the record that failed for another reason.
 //
 // Shares are counted with an atomic: finish runs on the producer's
 // callback goroutine, once per acknowledged write, and needs no lock unless
@@ -193,7 +196,7 @@ func (c *ackCounter) add() { c.pending.Add(1) }
 // fail records err without finishing a share.
 func (c *ackCounter) fail(err error) {
 	c.mu.Lock()
-	if c.err == nil {
+	if c.err == nil || (asyncdsl.IsRefused(c.err) && !asyncdsl.IsRefused(err)) {
 		c.err = err
 	}
 	c.mu.Unlock()

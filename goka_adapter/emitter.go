@@ -253,7 +253,8 @@ func (b *emitBatch) emit() {
 
 // send hands every emit of the batch to the producer. Each emit holds a
 // share of the record's ack counter, added before the call since the
-// producer may report the emit before EmitFunc returns.
+// producer may report the emit before EmitFunc returns. An emit refused
+// for what the record is finishes its share with a refusal (refusal.go).
 func (b *emitBatch) send() {
 	acks := &b.effects.acks
 	for i := range b.effects.ops {
@@ -263,7 +264,7 @@ func (b *emitBatch) send() {
 			st := op.storage
 			acks.add()
 			b.producer.EmitFunc(op.topic, op.key, op.value, op.headers, func(_ int32, offset int64, err error) {
-				acks.finish(storeOffset(st, offset, err))
+				acks.finish(storeOffset(st, offset, produceError(op, err)))
 			})
 		case effectEmit:
 			headers, sent := b.trace.Send(op.topic, op.headers)
@@ -272,7 +273,7 @@ func (b *emitBatch) send() {
 				if sent != nil {
 					sent(err)
 				}
-				acks.finish(err)
+				acks.finish(produceError(op, err))
 			})
 		}
 	}

@@ -3,6 +3,7 @@ package gokaadapter
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 var (
@@ -88,3 +89,46 @@ type FailError struct{ Err error }
 
 func (e *FailError) Error() string { return "gokaadapter: callback failed: " + e.Err.Error() }
 func (e *FailError) Unwrap() error { return e.Err }
+
+// RefusedError is the error of a write that the broker, or the producer
+// before sending, refused for what the record is (too large, invalid; see
+// refusal.go for the list). It goes to the record's error policy instead of
+// stopping the processor.
+type RefusedError struct {
+	Topic string
+	Key   string
+	Bytes int // key, value and headers
+	Err   error
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("gokaadapter: write to %s refused (key %q, %d bytes): %v", e.Topic, e.Key, e.Bytes, e.Err)
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// PartitionStopError is the error goka receives for the record whose
+// failure stops the processor (under the fail policy, or a write that
+// failed): the record's error (an *asyncdsl.TaskError), once. The records
+// of the partition after it that the adapter had taken are not committed
+// either; goka is not told of each (it would collect one error per record),
+// they are counted here instead, and Processor.Run's error says how many.
+type PartitionStopError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Err       error
+
+	notCommitted atomic.Int64
+}
+
+func (e *PartitionStopError) Error() string {
+	return fmt.Sprintf("gokaadapter: partition %s/%d stopped: %v", e.Topic, e.Partition, e.Err)
+}
+
+func (e *PartitionStopError) Unwrap() error { return e.Err }
+
+// NotCommitted returns how many later records of the partition were released
+// uncommitted because of this failure so far; final once Processor.Run has
+// returned. They are consumed again after a restart.
+func (e *PartitionStopError) NotCommitted() int64 { return e.notCommitted.Load() }

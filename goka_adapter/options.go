@@ -2,6 +2,7 @@ package gokaadapter
 
 import (
 	"hash"
+	"log/slog"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
@@ -21,6 +22,7 @@ type config struct {
 	hasher   func() hash.Hash32
 
 	tracing *tracing.Tracing
+	logger  *slog.Logger
 
 	tester          *tester.Tester
 	deterministic   bool
@@ -113,3 +115,14 @@ func WithTester(tt *tester.Tester) Option {
 // emitted records, and the executor's gauges. Default: off, and then the
 // adapter does no tracing work at all. A nil t is the same as off.
 func WithTracing(t *tracing.Tracing) Option { return optionFunc(func(c *config) { c.tracing = t }) }
+
+// WithLogger sets the logger of the adapter's lines about single records:
+// a record skipped by the error policy, a dead letter written without the
+// record's value because the full one was refused, and a record skipped
+// because even that was refused. Per (topic, partition) and kind, the first
+// record is logged, and later ones are summed up in one line at most once a
+// minute, so that a topic full of bad records cannot flood the log (every
+// one is counted in the executor's Stats and, with tracing, in the
+// metrics). Default slog.Default(), read by New; the adapter never changes
+// a global logger.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }

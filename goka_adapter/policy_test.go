@@ -198,10 +198,20 @@ func TestErrorPolicies(t *testing.T) {
 		))
 		p := pc.produceAround()
 		h := pc.checkDeadLetter(pc.deadLetter(), p, "1")
-		for _, want := range []string{"remote client bug for poison", "explodeInRemoteCall"} {
+		for _, want := range []string{"remote client bug for poison", "explodeInRemoteCall", "more frames cut"} {
 			if !strings.Contains(h[gokaadapter.HeaderError], want) {
 				t.Errorf("dead letter error does not contain %q:\n%s", want, h[gokaadapter.HeaderError])
 			}
+		}
+		// The stack is cut to its top frames below the panic: the
+		// recovery's frames are left out, and so are the worker's.
+		for _, unwanted := range []string{"runtime/debug.Stack", "asyncdsl.(*Executor).work"} {
+			if strings.Contains(h[gokaadapter.HeaderError], unwanted) {
+				t.Errorf("dead letter error contains %q:\n%s", unwanted, h[gokaadapter.HeaderError])
+			}
+		}
+		if n := len(h[gokaadapter.HeaderError]); n > 1500 {
+			t.Errorf("dead letter error header is %d bytes:\n%s", n, h[gokaadapter.HeaderError])
 		}
 		if n := pc.attempts.Load(); n != 1 {
 			t.Errorf("panicking record attempted %d times, want 1", n)
@@ -246,14 +256,26 @@ func TestErrorPolicies(t *testing.T) {
 	// Skip: the failed record's offset is committed, its effects dropped,
 	// and the records after it are processed.
 	t.Run("skip commits past the record", func(t *testing.T) {
+		logs := &logBuffer{}
 		pc := startPolicyCase(t, s, "skip", func(ctx goka.Context) {
 			ctx.Emit(goka.Stream("policy-skip-out"), "poison", seqMsg{Key: "poison", Seq: -1}) // dropped with the record
 			ctx.Fail(errors.New("remote service rejected the order"))
-		}, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)))
+		}, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)), gokaadapter.WithLogger(logs.logger()))
 		p := pc.produceAround()
 		pc.checkGoodOutputsAndCommits()
 		if got := committed(t, pc.adm, string(pc.group), string(pc.input))[p]; got <= pc.poisonAt.Load() {
 			t.Errorf("partition %d committed %d, not past the skipped record at %d", p, got, pc.poisonAt.Load())
+		}
+		// Counted and logged, with the record's coordinates and error.
+		if n := pc.r.proc.Adapter().Executor().Stats().Counts.Skipped; n != 1 {
+			t.Errorf("%d records counted as skipped, want 1", n)
+		}
+		l := logs.String()
+		for _, want := range []string{"record skipped by the error policy", "topic=" + string(pc.input),
+			"offset=" + strconv.FormatInt(pc.poisonAt.Load(), 10), "remote service rejected the order"} {
+			if !strings.Contains(l, want) {
+				t.Errorf("log does not contain %q:\n%s", want, l)
+			}
 		}
 		if err := pc.r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)

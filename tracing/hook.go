@@ -64,10 +64,16 @@ func (h hook) OnAttempt(r asyncdsl.Record, attempt int, took time.Duration, err 
 	))
 }
 
-// OnRelease ends the record's span (Record.End) and counts dead letters.
+// OnRelease ends the record's span (Record.End) and counts dead letters
+// and skipped records.
 func (h hook) OnRelease(r asyncdsl.Record, o asyncdsl.Outcome, heldBack time.Duration) {
-	if o.Status == asyncdsl.DeadLettered {
-		h.t.metrics.recordDeadLetter(r.Topic)
+	switch o.Status {
+	case asyncdsl.DeadLettered:
+		var refused *asyncdsl.DeadLetterRefusedError
+		reduced := errors.As(o.Err, &refused)
+		h.t.metrics.recordDeadLetter(r.Topic, releaseReason(o.Err), reduced)
+	case asyncdsl.Skipped:
+		h.t.metrics.recordSkipped(r.Topic, releaseReason(o.Err), errorType(o.Err))
 	}
 	if rec, _ := r.Tag.(*Record); rec != nil {
 		rec.End(o, heldBack)
@@ -96,4 +102,19 @@ func errorType(err error) string {
 		err = te.Err
 	}
 	return fmt.Sprintf("%T", err)
+}
+
+// releaseReason is the riffle.reason of a skipped or dead-lettered record
+// (see KeyReason).
+func releaseReason(err error) string {
+	var refused *asyncdsl.DeadLetterRefusedError
+	var write *asyncdsl.WriteRefusedError
+	switch {
+	case errors.As(err, &refused) && refused.Reduced:
+		return "dead_letter_refused"
+	case errors.As(err, &write):
+		return "refused"
+	default:
+		return "error"
+	}
 }

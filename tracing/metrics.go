@@ -16,6 +16,7 @@ const (
 	MetricRecordDuration  = "riffle.record.duration"
 	MetricRetries         = "riffle.record.retries"
 	MetricDeadLetters     = "riffle.record.dead_letters"
+	MetricSkipped         = "riffle.record.skipped"
 	MetricReleased        = "riffle.record.released"
 	MetricInFlight        = "riffle.records.in_flight"
 	MetricRunning         = "riffle.records.running"
@@ -38,6 +39,7 @@ type instruments struct {
 	recordDuration metric.Float64Histogram
 	retries        metric.Int64Counter
 	deadLetters    metric.Int64Counter
+	skipped        metric.Int64Counter
 	released       metric.Int64Counter
 
 	inFlight, running                            metric.Int64ObservableGauge
@@ -68,6 +70,9 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	first(e)
 	in.deadLetters, e = m.Int64Counter(MetricDeadLetters, metric.WithUnit("{record}"),
 		metric.WithDescription("Records written to the dead-letter topic."))
+	first(e)
+	in.skipped, e = m.Int64Counter(MetricSkipped, metric.WithUnit("{record}"),
+		metric.WithDescription("Records dropped by the skip policy, and records whose dead letter was refused even without its value."))
 	first(e)
 	in.released, e = m.Int64Counter(MetricReleased, metric.WithUnit("{record}"),
 		metric.WithDescription("Records whose offsets were released to the commit, by outcome."))
@@ -108,8 +113,14 @@ func (in *instruments) recordRetry(topic string) {
 	in.retries.Add(context.Background(), 1, metric.WithAttributes(keyDestinationName.String(topic)))
 }
 
-func (in *instruments) recordDeadLetter(topic string) {
-	in.deadLetters.Add(context.Background(), 1, metric.WithAttributes(keyDestinationName.String(topic)))
+func (in *instruments) recordDeadLetter(topic, reason string, reduced bool) {
+	in.deadLetters.Add(context.Background(), 1, metric.WithAttributes(keyDestinationName.String(topic),
+		KeyReason.String(reason), KeyReduced.Bool(reduced)))
+}
+
+func (in *instruments) recordSkipped(topic, reason, errType string) {
+	in.skipped.Add(context.Background(), 1, metric.WithAttributes(keyDestinationName.String(topic),
+		KeyReason.String(reason), keyErrorType.String(errType)))
 }
 
 func (in *instruments) recordReleased(topic, group string, s asyncdsl.Status, d time.Duration) {

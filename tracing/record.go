@@ -31,12 +31,14 @@ type Message struct {
 // Every method is safe on a nil *Record and then does nothing, so an
 // integration can call them whether tracing is on or off.
 //
-// Concurrency: the span is safe for concurrent use. write is set once, by
-// the worker that runs the record's Apply (a record has one write-back or
-// one dead letter, never both), before Apply runs; Send reads it, on that
-// worker or on a goroutine that Apply handed the sends to, which the
-// hand-over orders after the write. Everything else is immutable after
-// StartRecord.
+// Concurrency: the span is safe for concurrent use. write is set by the
+// worker that runs one of the record's Applies, before it runs: its
+// write-back or dead letter, and, if the broker refused that for what the
+// record is, a dead letter (and a reduced one) after it, each started by the
+// executor only after the previous one's done was called, so never two at
+// once. Send reads it, on that worker or on a goroutine that Apply handed
+// the sends to, which the hand-over orders after the write. Everything
+// else is immutable after StartRecord.
 type Record struct {
 	t     *Tracing
 	msg   Message

@@ -52,6 +52,14 @@ const (
 	// KeyCallName is the name of a remote call, on the call duration
 	// metric.
 	KeyCallName = attribute.Key("riffle.call.name")
+	// KeyReason says, on the skipped and dead-letter counters, why the
+	// record got there: "error" (its attempts failed), "refused" (the
+	// broker refused its writes) or "dead_letter_refused" (skipped: even
+	// its reduced dead letter was refused).
+	KeyReason = attribute.Key("riffle.reason")
+	// KeyReduced is, on the dead-letter counter, whether the dead letter
+	// was written without the record's value, its full form refused.
+	KeyReduced = attribute.Key("riffle.dead_letter.reduced")
 )
 
 func attributeErrorMessage(err error) attribute.KeyValue {
