@@ -24,6 +24,7 @@ type runConfig struct {
 	tt          *tester.Tester
 	storage     storage.Builder
 	processOpts []goka.ProcessorOption
+	producer    Producer
 }
 
 type runOptionFunc func(*runConfig)
@@ -56,6 +57,43 @@ func OnTester(tt *tester.Tester) RunOption {
 // (LevelDB under goka.DefaultProcessorStoragePath(group)).
 func WithStorage(b storage.Builder) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.storage = b })
+}
+
+// Producer is what the groups of a topology on a cluster write through
+// (outputs, tables, loopbacks, dead letters); see WithProducer.
+type Producer int
+
+const (
+	// DefaultProducers writes async groups through franz-go's client and
+	// sync groups through goka's own, as if each had been set up by hand:
+	// goka's producer hands each message across unbuffered channels, which
+	// bounds async throughput (docs/benchmarks.md).
+	DefaultProducers Producer = iota
+	// KgoProducer writes every group through franz-go's client
+	// (broker.Settings.KgoProducerBuilder).
+	KgoProducer
+	// SaramaProducer writes every group through goka's own, on sarama
+	// (broker.Settings.ProducerBuilder): for a SASL mechanism or a client
+	// setting that only sarama has.
+	SaramaProducer
+)
+
+// WithProducer chooses the producer of every group on a cluster. Default:
+// DefaultProducers. Both reach secured clusters with the TLS and SASL
+// settings of the run's broker.Settings.
+func WithProducer(p Producer) RunOption {
+	return runOptionFunc(func(c *runConfig) { c.producer = p })
+}
+
+// producerBuilder is the producer of a group on s; async says whether the
+// group has Async steps.
+func (c *runConfig) producerBuilder(s broker.Settings, async bool) goka.ProducerBuilder {
+	switch {
+	case c.producer == KgoProducer, c.producer == DefaultProducers && async:
+		return s.KgoProducerBuilder()
+	default:
+		return s.ProducerBuilder()
+	}
 }
 
 // WithProcessorOptions adds goka options to every group's processor, after
@@ -206,6 +244,7 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 		} else {
 			brokers = cfg.settings.Brokers
 			opts = append(opts, cfg.settings.ProcessorOptions()...)
+			opts = append(opts, goka.WithProducerBuilder(cfg.producerBuilder(*cfg.settings, false)))
 			if cfg.storage != nil {
 				opts = append(opts, goka.WithStorageBuilder(cfg.storage))
 			}
@@ -222,12 +261,9 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 	} else {
 		s := cfg.settings
 		brokers = s.Brokers
-		// Async groups write through franz-go's client: goka's sarama
-		// producer hands each message across unbuffered channels, which
-		// bounds async throughput (docs/benchmarks.md).
 		aopts = append(aopts,
 			gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-			gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
+			gokaadapter.WithProducerBuilder(cfg.producerBuilder(*s, true)),
 			gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 		)
 		if cfg.storage != nil {

@@ -1,0 +1,4 @@
+package broker
+
+// SelfSignedTLS is selfSignedTLS for the external tests (package broker_test).
+var SelfSignedTLS = selfSignedTLS
