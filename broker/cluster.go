@@ -79,9 +79,13 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 	}
 	kopts = append(kopts, cfg.security.kfakeOpts()...)
 	kopts = append(kopts, cfg.persistence()...)
+	restarted := cfg.dataDir != "" && hasGroups(cfg.dataDir)
 	fake, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: start embedded cluster: %w", err)
+	}
+	if restarted {
+		holdJoinsAfterRestart(fake, restartJoinGrace)
 	}
 
 	c := &Cluster{

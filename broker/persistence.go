@@ -1,6 +1,20 @@
 package broker
 
-import "github.com/twmb/franz-go/pkg/kfake"
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// restartJoinGrace is how long a cluster started on a data directory that
+// holds groups answers JoinGroup with COORDINATOR_LOAD_IN_PROGRESS; see
+// holdJoinsAfterRestart.
+const restartJoinGrace = sessionTimeout
 
 // WithDataDir makes Start's cluster keep its state in dir: topics and their
 // records, committed offsets, groups, producer ids. Close writes it out; a
@@ -8,6 +22,14 @@ import "github.com/twmb/franz-go/pkg/kfake"
 // survive a restart of the cluster (give it the same WithPort, since clients
 // remember the address). dir is created if needed. Two clusters must not
 // use one dir at the same time.
+//
+// kfake restores a group's generation and committed offsets but not its
+// members. So that a member from before the restart cannot keep processing
+// partitions that a new generation already gave to another (two owners of a
+// key at once), a restarted cluster holds every JoinGroup for a few seconds
+// (the default session timeout, 6 s), as a Kafka coordinator does while it
+// loads its groups: members from before learn at their next heartbeat that
+// they were dropped and give their partitions up first.
 //
 // Records are written as they arrive but, as with Kafka's defaults, left to
 // the operating system's page cache between segment rolls: a process killed
@@ -39,4 +61,41 @@ func (c *clusterConfig) persistence() []kfake.Opt {
 		opts = append(opts, kfake.SyncWrites())
 	}
 	return opts
+}
+
+// hasGroups reports whether dir holds the groups of an earlier run.
+func hasGroups(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "groups.log"))
+	return err == nil || !errors.Is(err, os.ErrNotExist)
+}
+
+// holdJoinsAfterRestart makes fake answer every JoinGroup with
+// COORDINATOR_LOAD_IN_PROGRESS (which Kafka clients retry, sarama every
+// Consumer.Group.Rebalance.Retry.Backoff, 2 s by default, up to 4 times)
+// until grace has passed since it started.
+//
+// fake restored the groups of its data directory without their members. A
+// member that was in a group before the restart and is still running keeps
+// its partitions until its next heartbeat, which fake answers with
+// UNKNOWN_MEMBER_ID; then it revokes them, drains and joins again. If a
+// JoinGroup of another member were let through before that, the new
+// generation would give the same partitions to it, and both would process
+// them at once. Holding every join for grace (longer than a heartbeat
+// interval and a drain) closes that window, as a Kafka coordinator that
+// loads its groups after a failover does.
+//
+// kfake runs control functions one at a time, on its own goroutine; started
+// is only read there.
+func holdJoinsAfterRestart(fake *kfake.Cluster, grace time.Duration) {
+	started := time.Now()
+	fake.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if time.Since(started) >= grace {
+			fake.DropControl()
+			return nil, nil, false
+		}
+		fake.KeepControl()
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode = kerr.CoordinatorLoadInProgress.Code
+		return resp, nil, true
+	})
 }

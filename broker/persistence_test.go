@@ -137,3 +137,47 @@ func TestRestartWithDataDir(t *testing.T) {
 		})
 	}
 }
+
+// A cluster restarted on a data directory with groups holds JoinGroups for
+// restartJoinGrace, so that members from before the restart, which it does
+// not remember, give their partitions up before a new generation hands them
+// out; one started on an empty directory does not.
+func TestRestartHoldsJoins(t *testing.T) {
+	dir := t.TempDir()
+	join := func(c *Cluster) time.Duration {
+		t.Helper()
+		assigned := make(chan struct{}, 1)
+		began := time.Now()
+		cl := newKgoClient(t, c.Settings(), kgo.ConsumerGroup("held"), kgo.ConsumeTopics("held-in"),
+			kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+				select {
+				case assigned <- struct{}{}:
+				default:
+				}
+			}))
+		go func() {
+			for {
+				if fs := cl.PollFetches(t.Context()); fs.IsClientClosed() || t.Context().Err() != nil {
+					return
+				}
+			}
+		}()
+		select {
+		case <-assigned:
+		case <-time.After(60 * time.Second):
+			t.Fatal("no assignment within 60 s")
+		}
+		took := time.Since(began)
+		cl.Close()
+		return took
+	}
+	first := startCluster(t, WithDataDir(dir), WithSeedTopics("held-in"))
+	if took := join(first); took >= restartJoinGrace {
+		t.Errorf("a fresh cluster assigned after %s, want under %s", took, restartJoinGrace)
+	}
+	first.Close()
+	second := startCluster(t, WithDataDir(dir))
+	if took := join(second); took < restartJoinGrace-time.Second {
+		t.Errorf("a restarted cluster assigned after %s, want about %s", took, restartJoinGrace)
+	}
+}
