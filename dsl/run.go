@@ -152,6 +152,9 @@ func (t *Topology) Start(ctx context.Context, opts ...RunOption) (*Running, erro
 	if targets != 1 {
 		return nil, errors.New("dsl: Start needs exactly one of OnCluster, OnBrokers and OnTester")
 	}
+	if cfg.producer < DefaultProducers || cfg.producer > SaramaProducer {
+		return nil, fmt.Errorf("dsl: WithProducer(%d) is not one of DefaultProducers, KgoProducer and SaramaProducer", cfg.producer)
+	}
 	if cfg.brokers != nil {
 		s, err := broker.Remote(cfg.brokers, cfg.remoteOpts...)
 		if err != nil {
