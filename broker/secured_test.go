@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log"
 	"strings"
 	"sync"
 	"testing"
@@ -92,12 +91,9 @@ func TestSecuredClusters(t *testing.T) {
 		t.Skip("embedded broker")
 	}
 	watch := &leakWatch{}
-	// sarama's logger is global; it is set before the parallel subtests
-	// start and restored after they all ended.
-	prevLogger := sarama.Logger
-	sarama.Logger = log.New(watch, "[sarama] ", 0)
 	t.Cleanup(func() {
-		sarama.Logger = prevLogger
+		// sarama's logger is global: TestMain points it at SaramaLog.
+		watch.add("%s", broker.SaramaLog.String())
 		watch.check(t)
 	})
 	server, roots := broker.SelfSignedTLS(t)
