@@ -21,7 +21,7 @@ const minSessionTimeout = time.Second
 //
 // Topics are created on first use with the cluster's partition count, as a
 // broker with auto.create.topics.enable does, or up front with WithSeedTopics
-// or Settings.EnsureTopics. Everything is lost on Close.
+// or Settings.EnsureTopics. Everything is lost on Close, unless WithDataDir.
 //
 // A Cluster is safe for concurrent use.
 type Cluster struct {
