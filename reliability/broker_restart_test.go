@@ -5,6 +5,7 @@ package reliability
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -242,6 +243,9 @@ func TestBrokerRestart(t *testing.T) {
 			} else {
 				r.assertClean(t)
 			}
+			if r.reordered > 0 {
+				c.dumpFirstReordered(t, r)
+			}
 			if t.Failed() || r.reordered > 0 {
 				for _, w := range ws {
 					t.Logf("worker %s log:\n%s", w.id, tail(w.log(), 6000))
@@ -265,4 +269,32 @@ func (r *result) assertNothingLost(t *testing.T) {
 	for _, p := range r.problems {
 		t.Logf("  %s", p)
 	}
+}
+
+// dumpFirstReordered logs every output of the first key the oracle found out
+// of order, with its coordinates, writer and timestamp, for the diagnosis.
+func (c *cluster) dumpFirstReordered(t *testing.T, r *result) {
+	t.Helper()
+	var key string
+	for _, p := range r.problems {
+		if k, _, ok := strings.Cut(strings.TrimPrefix(p, "key "), ":"); ok && strings.HasPrefix(p, "key ") {
+			key = k
+			break
+		}
+	}
+	if key == "" {
+		return
+	}
+	var b strings.Builder
+	for _, rec := range c.readToEnd(t, outputT, 60*time.Second) {
+		if string(rec.Key) != key {
+			continue
+		}
+		var m out
+		if err := json.Unmarshal(rec.Value, &m); err != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "  %d@%d seq=%d prev=%d worker=%s at %s\n", rec.Partition, rec.Offset, m.S, m.Prev, m.Worker, rec.Timestamp.Format("15:04:05.000"))
+	}
+	t.Logf("outputs of %s:\n%s", key, b.String())
 }
