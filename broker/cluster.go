@@ -21,7 +21,7 @@ const minSessionTimeout = time.Second
 //
 // Topics are created on first use with the cluster's partition count, as a
 // broker with auto.create.topics.enable does, or up front with WithSeedTopics
-// or Settings.EnsureTopics. Everything is lost on Close.
+// or Settings.EnsureTopics. Everything is lost on Close, unless WithDataDir.
 //
 // A Cluster is safe for concurrent use.
 type Cluster struct {
@@ -45,12 +45,20 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 	if cfg.partitions < 1 || cfg.partitions > math.MaxInt32 {
 		return nil, invalid("partitions must be in [1, %d], got %d", math.MaxInt32, cfg.partitions)
 	}
+	if cfg.syncWrites && cfg.dataDir == "" {
+		return nil, invalid("sync writes without a data directory")
+	}
 	if cfg.port < 0 || cfg.port > math.MaxUint16 {
 		return nil, invalid("port must be in [0, %d], got %d", math.MaxUint16, cfg.port)
 	}
 	if cfg.sarama == nil {
 		cfg.sarama = DefaultSaramaConfig()
 	}
+	sc, err := cfg.security.applyTo(cfg.sarama)
+	if err != nil {
+		return nil, err
+	}
+	cfg.sarama = sc
 	if !kfakeMaxVersion.IsAtLeast(cfg.sarama.Version) {
 		return nil, invalid("sarama version %s is newer than %s, the newest the embedded cluster's consumer groups work with",
 			cfg.sarama.Version, kfakeMaxVersion)
@@ -69,9 +77,15 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 	if len(cfg.seedTopics) > 0 {
 		kopts = append(kopts, kfake.SeedTopics(int32(cfg.partitions), cfg.seedTopics...))
 	}
+	kopts = append(kopts, cfg.security.kfakeOpts()...)
+	kopts = append(kopts, cfg.persistence()...)
+	restarted := cfg.dataDir != "" && hasGroups(cfg.dataDir)
 	fake, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: start embedded cluster: %w", err)
+	}
+	if restarted {
+		holdJoinsAfterRestart(fake, restartJoinGrace)
 	}
 
 	c := &Cluster{

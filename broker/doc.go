@@ -33,7 +33,11 @@
 // on a fixed port (WithPort).
 //
 // The embedded cluster is empty when it starts and forgets everything on
-// Close. goka's default processor storage, LevelDB under /tmp/goka, outlives
+// Close, unless WithDataDir gives it a directory to keep its topics, records
+// and committed offsets in across restarts. WithClusterTLS and WithSASL
+// secure it; WithTLS and WithSASL make Remote's clients reach a secured
+// cluster, and every client the package builds carries them (refused
+// credentials: ErrAuthenticationFailed). goka's default processor storage, LevelDB under /tmp/goka, outlives
 // it: give processors goka.WithStorageBuilder(storage.MemoryBuilder()) or a
 // directory of their own, or they find a table state the new cluster does not
 // have.

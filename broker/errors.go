@@ -28,3 +28,17 @@ func (e *TopicMismatchError) Error() string {
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidSettings}, args...)...)
 }
+
+// ErrAuthenticationFailed is wrapped by the errors of riffle's clients when
+// the cluster refused their SASL credentials: a broker that answers
+// SASL_AUTHENTICATION_FAILED (Kafka, Redpanda), or one that closes the
+// connection in the middle of the exchange before the client ever
+// authenticated (the embedded cluster does). The error names the mechanism,
+// never the credentials.
+//
+// EnsureTopics, the franz-go producer's emits and the builders of goka's
+// sarama clients (ProcessorOptions, ViewOptions, EmitterOptions) return it
+// within about a second instead of retrying; goka formats the builder errors
+// it passes on with %v, so through a goka processor's Run the message says
+// "broker: authentication failed" but errors.Is cannot see it.
+var ErrAuthenticationFailed = errors.New("broker: authentication failed")

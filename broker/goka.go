@@ -18,7 +18,8 @@ import (
 //
 // Each builder dials the brokers goka passes it (those given to
 // goka.NewProcessor, NewView or NewEmitter), or s.Brokers when goka passes
-// none.
+// none. A builder whose client the cluster does not let in returns an error
+// wrapping ErrAuthenticationFailed.
 
 // ProcessorOptions returns the goka options that make a processor use s: its
 // consumer group, consumer, producer and topic manager builders. Append
@@ -55,7 +56,8 @@ func (s Settings) EmitterOptions() []goka.EmitterOption {
 func (s Settings) ConsumerGroupBuilder() goka.ConsumerGroupBuilder {
 	base := s.SaramaConfig()
 	return func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-		return goka.ConsumerGroupBuilderWithConfig(copyConfig(base))(s.brokersOr(brokers), group, clientID)
+		g, err := goka.ConsumerGroupBuilderWithConfig(copyConfig(base))(s.brokersOr(brokers), group, clientID)
+		return g, s.saramaAuthError(err)
 	}
 }
 
@@ -64,7 +66,8 @@ func (s Settings) ConsumerGroupBuilder() goka.ConsumerGroupBuilder {
 func (s Settings) ConsumerBuilder() goka.SaramaConsumerBuilder {
 	base := s.SaramaConfig()
 	return func(brokers []string, clientID string) (sarama.Consumer, error) {
-		return goka.SaramaConsumerBuilderWithConfig(copyConfig(base))(s.brokersOr(brokers), clientID)
+		c, err := goka.SaramaConsumerBuilderWithConfig(copyConfig(base))(s.brokersOr(brokers), clientID)
+		return c, s.saramaAuthError(err)
 	}
 }
 
@@ -75,7 +78,8 @@ func (s Settings) ConsumerBuilder() goka.SaramaConsumerBuilder {
 func (s Settings) ProducerBuilder() goka.ProducerBuilder {
 	base := s.SaramaConfig()
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
-		return goka.ProducerBuilderWithConfig(copyConfig(base))(s.brokersOr(brokers), clientID, hasher)
+		p, err := goka.ProducerBuilderWithConfig(copyConfig(base))(s.brokersOr(brokers), clientID, hasher)
+		return p, s.saramaAuthError(err)
 	}
 }
 
@@ -93,7 +97,8 @@ func (s Settings) TopicManagerBuilder() goka.TopicManagerBuilder {
 		tmc := goka.NewTopicManagerConfig()
 		tmc.Table.Replication = rf
 		tmc.Stream.Replication = rf
-		return goka.NewTopicManager(s.brokersOr(brokers), copyConfig(base), tmc)
+		tm, err := goka.NewTopicManager(s.brokersOr(brokers), copyConfig(base), tmc)
+		return tm, s.saramaAuthError(err)
 	})
 }
 

@@ -9,16 +9,33 @@ import (
 // KgoOptions returns the options a franz-go client needs to work with s as
 // goka's clients do: the seed brokers; the partitioner of KgoPartitioner, so
 // that the records it produces land in the partitions goka expects them in;
-// and auto-creation of the topics it produces to, which sarama asks for by
+// auto-creation of the topics it produces to, which sarama asks for by
 // default and franz-go does not (the broker decides: the embedded cluster
-// creates them, with its partition count). Append options of your own after
-// them.
+// creates them, with its partition count); and the TLS and SASL settings of
+// s.Sarama (see KgoProducerBuilder), with credentials the cluster refuses
+// failing at once. Append options of your own after them.
+//
+// A SASL mechanism that cannot be carried over (GSSAPI, OAUTHBEARER without
+// a token provider) makes every connection of the client fail with
+// ErrUnsupportedSASL.
 func (s Settings) KgoOptions() []kgo.Opt {
-	return []kgo.Opt{
+	opts, _ := s.kgoOptions()
+	return opts
+}
+
+// kgoOptions is KgoOptions, with the guard of its SASL mechanism (nil
+// without SASL).
+func (s Settings) kgoOptions() ([]kgo.Opt, *authGuard) {
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(s.Brokers...),
 		kgo.RecordPartitioner(KgoPartitioner()),
 		kgo.AllowAutoTopicCreation(),
 	}
+	security, g, err := kgoSecurity(s.SaramaConfig())
+	if err != nil {
+		return append(opts, kgo.SASL(unsupportedMechanism{err})), nil
+	}
+	return append(opts, security...), g
 }
 
 // KgoPartitioner returns a franz-go partitioner that places a keyed record in

@@ -50,11 +50,15 @@ import (
 // the client. An emit after Close does not panic, as sarama's does: its
 // promise fails with ErrProducerClosed.
 func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
-	security, securityErr := kgoSecurity(s.SaramaConfig())
+	cfg := s.SaramaConfig()
+	_, _, securityErr := kgoSecurity(cfg)
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
 		if securityErr != nil {
 			return nil, fmt.Errorf("broker: franz-go producer: %w", securityErr)
 		}
+		// Each producer gets its own guard: it remembers whether its
+		// client ever authenticated.
+		security, g, _ := kgoSecurity(cfg)
 		base := []kgo.Opt{
 			kgo.SeedBrokers(s.brokersOr(brokers)...),
 			kgo.RecordPartitioner(kgo.StickyKeyPartitioner(kgo.SaramaCompatHasher(hashWith(hasher)))),
@@ -69,7 +73,15 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 		if err != nil {
 			return nil, fmt.Errorf("broker: franz-go producer: %w", err)
 		}
-		return &kgoProducer{client: cl}, nil
+		// A producer retries a connection the cluster refuses for as long
+		// as a record may wait (forever, by default): with SASL, the
+		// builder checks the credentials once, so that refused ones fail
+		// here rather than hang every emit.
+		if err := checkAuth(cl, g); err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("broker: franz-go producer: %w", err)
+		}
+		return &kgoProducer{client: cl, guard: g}, nil
 	}
 }
 
@@ -109,9 +121,11 @@ func hashWith(hasher func() hash.Hash32) func([]byte) uint32 {
 }
 
 // kgoProducer is a goka.Producer on a franz-go client. The client is safe
-// for concurrent use, so kgoProducer holds no state of its own.
+// for concurrent use, and so is the guard of its SASL mechanism (nil without
+// SASL), so kgoProducer holds no state of its own.
 type kgoProducer struct {
 	client *kgo.Client
+	guard  *authGuard
 }
 
 func (p *kgoProducer) Emit(topic string, key string, value []byte) *goka.Promise {
@@ -124,7 +138,7 @@ func (p *kgoProducer) Emit(topic string, key string, value []byte) *goka.Promise
 // order the partition's records were acknowledged.
 func (p *kgoProducer) EmitWithHeaders(topic string, key string, value []byte, headers goka.Headers) *goka.Promise {
 	promise, finish := goka.NewPromiseWithFinisher()
-	e := &kgoEmit{key: key, finish: finish}
+	e := &kgoEmit{key: key, finish: finish, guard: p.guard}
 	e.record = newRecord(topic, key, value, headers)
 	p.client.Produce(context.Background(), &e.record, e.acked)
 	return promise
@@ -137,7 +151,7 @@ func (p *kgoProducer) EmitWithHeaders(topic string, key string, value []byte, he
 // goka's promise callbacks read: half of the allocations of an emit.
 // gokaadapter's emit queues use it when the processor's producer has it.
 func (p *kgoProducer) EmitFunc(topic string, key string, value []byte, headers goka.Headers, done func(partition int32, offset int64, err error)) {
-	e := &kgoFuncEmit{done: done}
+	e := &kgoFuncEmit{done: done, guard: p.guard}
 	e.record = newRecord(topic, key, value, headers)
 	p.client.Produce(context.Background(), &e.record, e.acked)
 }
@@ -159,29 +173,32 @@ type kgoEmit struct {
 	record kgo.Record
 	key    string
 	finish goka.PromiseFinisher
+	guard  *authGuard
 }
 
 func (e *kgoEmit) acked(r *kgo.Record, err error) {
-	e.finish(newAckMessage(r, e.key), producerErr(err))
+	e.finish(newAckMessage(r, e.key), producerErr(err, e.guard))
 }
 
 // kgoFuncEmit is kgoEmit for EmitFunc.
 type kgoFuncEmit struct {
 	record kgo.Record
 	done   func(partition int32, offset int64, err error)
+	guard  *authGuard
 }
 
 func (e *kgoFuncEmit) acked(r *kgo.Record, err error) {
-	e.done(r.Partition, r.Offset, producerErr(err))
+	e.done(r.Partition, r.Offset, producerErr(err, e.guard))
 }
 
 // producerErr marks the failure of a record that the client dropped because
-// it was closed with ErrProducerClosed.
-func producerErr(err error) error {
+// it was closed with ErrProducerClosed, and of one whose client the cluster
+// did not let in with ErrAuthenticationFailed.
+func producerErr(err error, g *authGuard) error {
 	if errors.Is(err, kgo.ErrClientClosed) {
 		return fmt.Errorf("%w: %w", ErrProducerClosed, err)
 	}
-	return err
+	return authError(err, g)
 }
 
 // ackMessage is what goka's promise callbacks read (goka's table writes

@@ -16,17 +16,19 @@ import (
 
 // ErrUnsupportedSASL is wrapped by the error of a franz-go client builder
 // whose sarama config asks for a SASL mechanism it cannot carry over
-// (GSSAPI, a custom SCRAM client, OAUTHBEARER without a token provider):
-// build the producer from a copy of the Settings whose sarama config has
-// SASL off, and pass kgo.SASL to it.
+// (GSSAPI, OAUTHBEARER without a token provider): build the producer from a
+// copy of the Settings whose sarama config has SASL off, and pass kgo.SASL to
+// it.
 var ErrUnsupportedSASL = errors.New("broker: SASL mechanism not carried over to franz-go")
 
 // kgoSecurity returns the franz-go options that connect as the sarama config
 // cfg does: its TLS config and its SASL credentials (PLAIN, SCRAM-SHA-256,
 // SCRAM-SHA-512, OAUTHBEARER through its token provider). So a processor
 // whose Settings reach a secured cluster through sarama reaches it through
-// the franz-go producer too, without options of its own.
-func kgoSecurity(cfg *sarama.Config) ([]kgo.Opt, error) {
+// the franz-go producer too, without options of its own. With SASL on, the
+// mechanism is guarded by the returned authGuard (nil without SASL), so
+// that refused credentials fail at once.
+func kgoSecurity(cfg *sarama.Config) ([]kgo.Opt, *authGuard, error) {
 	var opts []kgo.Opt
 	if cfg.Net.TLS.Enable {
 		tc := &tls.Config{} // sarama's default for an enabled TLS without a config
@@ -35,14 +37,16 @@ func kgoSecurity(cfg *sarama.Config) ([]kgo.Opt, error) {
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
+	var g *authGuard
 	if cfg.Net.SASL.Enable {
 		m, err := kgoSASL(cfg)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		opts = append(opts, kgo.SASL(m))
+		g = &authGuard{mechanism: m.Name()}
+		opts = append(opts, kgo.SASL(g.guard(m)), kgo.WithHooks(g))
 	}
-	return opts, nil
+	return opts, g, nil
 }
 
 func kgoSASL(cfg *sarama.Config) (sasl.Mechanism, error) {
@@ -51,10 +55,10 @@ func kgoSASL(cfg *sarama.Config) (sasl.Mechanism, error) {
 	case "", sarama.SASLTypePlaintext: // sarama's default is PLAIN
 		return plain.Auth{Zid: s.AuthIdentity, User: s.User, Pass: s.Password}.AsMechanism(), nil
 	case sarama.SASLTypeSCRAMSHA256, sarama.SASLTypeSCRAMSHA512:
-		if s.SCRAMClientGeneratorFunc != nil {
-			return nil, fmt.Errorf("%w: %s with a custom SCRAMClientGeneratorFunc", ErrUnsupportedSASL, s.Mechanism)
-		}
-		a := scram.Auth{User: s.User, Pass: s.Password}
+		// sarama needs a SCRAMClientGeneratorFunc (SCRAMClientGenerator
+		// or one of the user's); franz-go has its own SCRAM client and
+		// needs only the mechanism and the credentials.
+		a := scram.Auth{Zid: s.SCRAMAuthzID, User: s.User, Pass: s.Password}
 		if s.Mechanism == sarama.SASLTypeSCRAMSHA256 {
 			return a.AsSha256Mechanism(), nil
 		}
@@ -74,4 +78,15 @@ func kgoSASL(cfg *sarama.Config) (sasl.Mechanism, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrUnsupportedSASL, s.Mechanism)
 	}
+}
+
+// unsupportedMechanism is the SASL mechanism of KgoOptions when the sarama
+// config's cannot be carried over: every connection fails with err, which
+// franz-go does not retry, so the client's first request says why.
+type unsupportedMechanism struct{ err error }
+
+func (m unsupportedMechanism) Name() string { return "unsupported" }
+
+func (m unsupportedMechanism) Authenticate(context.Context, string) (sasl.Session, []byte, error) {
+	return nil, nil, m.err
 }

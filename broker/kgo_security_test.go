@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"testing"
@@ -32,13 +33,13 @@ func securedCluster(t *testing.T, sc *sarama.Config, opts ...kfake.Opt) Settings
 }
 
 // produceOne emits one record through a KgoProducerBuilder producer of s,
-// giving up on it after 3 s (a client that cannot authenticate retries
-// until then), and returns the promise's error.
+// giving up on it after 3 s, and returns the builder's error or the
+// promise's.
 func produceOne(t *testing.T, s Settings) error {
 	t.Helper()
 	p, err := s.KgoProducerBuilder(kgo.RecordDeliveryTimeout(3*time.Second))(nil, "secured-test", goka.DefaultHasher())
 	if err != nil {
-		t.Fatalf("KgoProducerBuilder: %v", err)
+		return err
 	}
 	defer func() { _ = p.Close() }()
 	errc := make(chan error, 1)
@@ -53,28 +54,35 @@ func produceOne(t *testing.T, s Settings) error {
 }
 
 // The franz-go producer authenticates with the SASL credentials of the
-// settings' sarama config, and without them the cluster turns it away.
+// settings' sarama config, whether or not it has a SCRAMClientGeneratorFunc
+// (sarama needs one, franz-go does not), and a wrong password fails the
+// builder with ErrAuthenticationFailed.
 func TestKgoProducerTakesSASLFromSarama(t *testing.T) {
 	for _, mechanism := range []string{sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA256, sarama.SASLTypeSCRAMSHA512} {
-		t.Run(mechanism, func(t *testing.T) {
-			t.Parallel()
-			sc := DefaultSaramaConfig()
-			sc.Net.SASL.Enable = true
-			sc.Net.SASL.Mechanism = sarama.SASLMechanism(mechanism)
-			sc.Net.SASL.User, sc.Net.SASL.Password = "riffle", "secret"
-			s := securedCluster(t, sc, kfake.EnableSASL(), kfake.Superuser(mechanism, "riffle", "secret"))
-			if err := produceOne(t, s); err != nil {
-				t.Fatalf("with the sarama config's credentials: %v", err)
-			}
+		for _, generator := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/generator=%t", mechanism, generator), func(t *testing.T) {
+				t.Parallel()
+				sc := DefaultSaramaConfig()
+				sc.Net.SASL.Enable = true
+				sc.Net.SASL.Mechanism = sarama.SASLMechanism(mechanism)
+				sc.Net.SASL.User, sc.Net.SASL.Password = "riffle", "secret"
+				if generator {
+					sc.Net.SASL.SCRAMClientGeneratorFunc = SCRAMClientGenerator(sc.Net.SASL.Mechanism)
+				}
+				s := securedCluster(t, sc, kfake.EnableSASL(), kfake.Superuser(mechanism, "riffle", "secret"))
+				if err := produceOne(t, s); err != nil {
+					t.Fatalf("with the sarama config's credentials: %v", err)
+				}
 
-			wrong := DefaultSaramaConfig()
-			wrong.Net.SASL = sc.Net.SASL
-			wrong.Net.SASL.Password = "wrong"
-			s.Sarama = wrong
-			if err := produceOne(t, s); err == nil {
-				t.Fatal("with a wrong password: no error")
-			}
-		})
+				wrong := DefaultSaramaConfig()
+				wrong.Net.SASL = sc.Net.SASL
+				wrong.Net.SASL.Password = "wrong"
+				s.Sarama = wrong
+				if err := produceOne(t, s); !errors.Is(err, ErrAuthenticationFailed) {
+					t.Fatalf("with a wrong password: %v, want ErrAuthenticationFailed", err)
+				}
+			})
+		}
 	}
 }
 

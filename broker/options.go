@@ -29,12 +29,16 @@ type clusterConfig struct {
 	port       int
 	seedTopics []string
 	sarama     *sarama.Config
+	security   security
+	dataDir    string
+	syncWrites bool
 	err        error // the first option that could not be applied
 }
 
 // remoteConfig is what Remote is given; Remote validates it.
 type remoteConfig struct {
 	settings Settings
+	security security
 	err      error // the first option that could not be applied
 }
 

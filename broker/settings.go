@@ -59,6 +59,11 @@ func Remote(brokers []string, opts ...RemoteOption) (Settings, error) {
 	if r.settings.Sarama == nil {
 		r.settings.Sarama = DefaultSaramaConfig()
 	}
+	sc, err := r.security.applyTo(r.settings.Sarama)
+	if err != nil {
+		return Settings{}, err
+	}
+	r.settings.Sarama = sc
 	if err := r.settings.Validate(); err != nil {
 		return Settings{}, err
 	}

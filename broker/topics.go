@@ -23,7 +23,9 @@ const topicPollInterval = 20 * time.Millisecond
 // the same topics; if its partition count is not s.Partitions, EnsureTopics
 // returns a *TopicMismatchError for it (goka needs co-partitioned inputs).
 //
-// It opens a client of its own for the call. ctx bounds the whole call; on a
+// It opens a client of its own for the call, with s's TLS and SASL
+// settings; credentials the cluster refuses give an error wrapping
+// ErrAuthenticationFailed. ctx bounds the whole call; on a
 // real cluster a new topic takes a moment to reach every broker's metadata.
 func (s Settings) EnsureTopics(ctx context.Context, topics ...string) error {
 	if err := s.Validate(); err != nil {
@@ -37,7 +39,8 @@ func (s Settings) EnsureTopics(ctx context.Context, topics ...string) error {
 		return nil
 	}
 
-	cl, err := kgo.NewClient(s.KgoOptions()...)
+	opts, guard := s.kgoOptions()
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return fmt.Errorf("broker: ensure topics: %w", err)
 	}
@@ -46,7 +49,7 @@ func (s Settings) EnsureTopics(ctx context.Context, topics ...string) error {
 
 	created, err := adm.CreateTopics(ctx, int32(s.Partitions), int16(s.ReplicationFactor), nil, topics...)
 	if err != nil {
-		return fmt.Errorf("broker: create topics %q: %w", topics, err)
+		return fmt.Errorf("broker: create topics %q: %w", topics, authError(err, guard))
 	}
 	for _, t := range topics {
 		r, ok := created[t]

@@ -26,6 +26,7 @@ type runConfig struct {
 	levelDBDir  string
 	log         goka.Logger
 	processOpts []goka.ProcessorOption
+	producer    Producer
 }
 
 type runOptionFunc func(*runConfig)
@@ -52,6 +53,43 @@ func OnBrokers(brokers []string, opts ...broker.RemoteOption) RunOption {
 // returns once every group (async ones included) has processed everything.
 func OnTester(tt *tester.Tester) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.tt = tt })
+}
+
+// Producer is what the groups of a topology on a cluster write through
+// (outputs, tables, loopbacks, dead letters); see WithProducer.
+type Producer int
+
+const (
+	// DefaultProducers writes async groups through franz-go's client and
+	// sync groups through goka's own, as if each had been set up by hand:
+	// goka's producer hands each message across unbuffered channels, which
+	// bounds async throughput (docs/benchmarks.md).
+	DefaultProducers Producer = iota
+	// KgoProducer writes every group through franz-go's client
+	// (broker.Settings.KgoProducerBuilder).
+	KgoProducer
+	// SaramaProducer writes every group through goka's own, on sarama
+	// (broker.Settings.ProducerBuilder): for a SASL mechanism or a client
+	// setting that only sarama has.
+	SaramaProducer
+)
+
+// WithProducer chooses the producer of every group on a cluster. Default:
+// DefaultProducers. Both reach secured clusters with the TLS and SASL
+// settings of the run's broker.Settings.
+func WithProducer(p Producer) RunOption {
+	return runOptionFunc(func(c *runConfig) { c.producer = p })
+}
+
+// producerBuilder is the producer of a group on s; async says whether the
+// group has Async steps.
+func (c *runConfig) producerBuilder(s broker.Settings, async bool) goka.ProducerBuilder {
+	switch {
+	case c.producer == KgoProducer, c.producer == DefaultProducers && async:
+		return s.KgoProducerBuilder()
+	default:
+		return s.ProducerBuilder()
+	}
 }
 
 // WithProcessorOptions adds goka options to every group's processor, after
@@ -109,6 +147,9 @@ func (t *Topology) Start(ctx context.Context, opts ...RunOption) (*Running, erro
 	}
 	if targets != 1 {
 		return nil, errors.New("dsl: Start needs exactly one of OnCluster, OnBrokers and OnTester")
+	}
+	if cfg.producer < DefaultProducers || cfg.producer > SaramaProducer {
+		return nil, fmt.Errorf("dsl: WithProducer(%d) is not one of DefaultProducers, KgoProducer and SaramaProducer", cfg.producer)
 	}
 	if cfg.brokers != nil {
 		s, err := broker.Remote(cfg.brokers, cfg.remoteOpts...)
@@ -204,6 +245,7 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 			opts = append(opts, cfg.settings.ProcessorOptions()...)
 			opts = append(opts, goka.WithStorageBuilder(gokaadapter.RebuildAheadCaches(
 				cfg.storageOf(g.name), cfg.settings.TopicManagerBuilder(), brokers, cfg.logger())))
+			opts = append(opts, goka.WithProducerBuilder(cfg.producerBuilder(*cfg.settings, false)))
 		}
 		opts = append(opts, goka.WithLogger(cfg.logger()))
 		opts = append(opts, cfg.processOpts...)
@@ -229,13 +271,11 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 		brokers = s.Brokers
 		// The builders as goka options, which the adapter wraps, so that
 		// one the program passes with WithProcessorOptions wins, as in a
-		// sync group. Async groups write through franz-go's client: goka's
-		// sarama producer hands each message across unbuffered channels,
-		// which bounds async throughput (docs/benchmarks.md).
+		// sync group. The producer is the run's choice (WithProducer).
 		popts = append(popts,
 			goka.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
 			goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()),
-			goka.WithProducerBuilder(s.KgoProducerBuilder()),
+			goka.WithProducerBuilder(cfg.producerBuilder(*s, true)),
 			goka.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 			goka.WithStorageBuilder(cfg.storageOf(g.name)))
 	}

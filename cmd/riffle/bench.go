@@ -28,19 +28,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts := []broker.ClusterOption{broker.WithPartitions(cfg.partitions)}
-	if cfg.flush > 0 {
-		sc := broker.DefaultSaramaConfig()
-		sc.Producer.Flush.Frequency = cfg.flush
-		opts = append(opts, broker.WithSaramaConfig(sc))
-	}
-	cluster, err := broker.Start(opts...)
+	settings, closeCluster, err := benchSettings(cfg, os.Getenv)
 	if err != nil {
 		return err
 	}
-	defer cluster.Close()
+	defer closeCluster()
 
-	b := &bench{cfg: cfg, settings: cluster.Settings(), stderr: stderr}
+	b := &bench{cfg: cfg, settings: settings, stderr: stderr}
 	env := describeEnv(args)
 	began := time.Now()
 	fmt.Fprintf(stderr, "%s\n", env.header())
@@ -103,6 +97,42 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "wrote %s\n", cfg.svg)
 	}
 	return printJSON(stdout, cfg, rows)
+}
+
+// benchSettings are the settings of the cluster the sweep runs on: a new
+// embedded broker (closed by the returned func), or the one of -brokers,
+// reached with the security flags (getenv reads the password's variable).
+func benchSettings(cfg benchConfig, getenv func(string) string) (broker.Settings, func(), error) {
+	var opts []broker.Option
+	opts = append(opts, broker.WithPartitions(cfg.partitions))
+	if cfg.flush > 0 {
+		sc := broker.DefaultSaramaConfig()
+		sc.Producer.Flush.Frequency = cfg.flush
+		opts = append(opts, broker.WithSaramaConfig(sc))
+	}
+	if cfg.brokers == "" {
+		var copts []broker.ClusterOption
+		for _, o := range opts {
+			copts = append(copts, o)
+		}
+		cluster, err := broker.Start(copts...)
+		if err != nil {
+			return broker.Settings{}, nil, err
+		}
+		return cluster.Settings(), cluster.Close, nil
+	}
+	ropts, err := cfg.security.RemoteOptions(getenv)
+	if err != nil {
+		return broker.Settings{}, nil, err
+	}
+	for _, o := range opts {
+		ropts = append(ropts, o)
+	}
+	s, err := broker.Remote(strings.Split(cfg.brokers, ","), ropts...)
+	if err != nil {
+		return broker.Settings{}, nil, err
+	}
+	return s, func() {}, nil
 }
 
 // bench runs the sweep's runs on one cluster.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/internal/clusterflags"
 	"github.com/riffle-streams/riffle/internal/dedup"
 )
 
@@ -45,6 +46,9 @@ type benchConfig struct {
 	window   time.Duration
 	redis    string // dedup: Redis address of the window; "" in memory
 	svg      string // write the plot here
+
+	brokers  string               // a real cluster's brokers; "" for the embedded one
+	security *clusterflags.Client // how to reach -brokers
 }
 
 // The producers of -sync-producer and -async-producer.
@@ -104,6 +108,8 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.DurationVar(&c.window, "window", dedup.DefaultWindow, "dedup: the dedup window")
 	fs.StringVar(&c.redis, "redis", "", "dedup: host:port of a Redis server for the window (default: in memory)")
 	fs.StringVar(&c.svg, "svg", "", "also write a plot of throughput against latency (log scale) to this SVG file")
+	fs.StringVar(&c.brokers, "brokers", "", "comma-separated brokers of a Kafka cluster to run on (default: an embedded broker in this process); the runs create and delete their topics")
+	c.security = clusterflags.AddClient(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -140,6 +146,9 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 		if p != producerSarama && p != producerKgo {
 			problems = append(problems, fmt.Sprintf("-sync-producer and -async-producer must be sarama or kgo, got %q", p))
 		}
+	}
+	if c.brokers == "" && c.security.Set() {
+		problems = append(problems, "-tls, -tls-ca and -sasl-* need -brokers")
 	}
 	switch c.profileMode {
 	case "sync", "async", "all":

@@ -6,6 +6,8 @@
 //	go run ./examples/dedup -sync            the same on plain goka
 //	go run ./examples/dedup -compare         both, then the comparison (make demo)
 //	go run ./examples/dedup -brokers host:9092 -redis 127.0.0.1:6379
+//	RIFFLE_SASL_PASSWORD=... go run ./examples/dedup -brokers host:9093 \
+//	    -tls-ca ca.pem -sasl-mechanism SCRAM-SHA-512 -sasl-user app
 //
 // The input is events with ids, a fraction -dup-rate of them repeating a
 // recent id. The goka callback asks a window store "was this id seen within
@@ -38,6 +40,7 @@ import (
 
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/clusterflags"
 	"github.com/riffle-streams/riffle/internal/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
 )
@@ -67,6 +70,7 @@ type options struct {
 	seed                 uint64
 	progress             time.Duration
 	timeout              time.Duration
+	security             *clusterflags.Client // how to reach -brokers
 }
 
 func parse(args []string, w io.Writer) (options, error) {
@@ -88,6 +92,7 @@ func parse(args []string, w io.Writer) (options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the ids and the jitter")
 	fs.DurationVar(&o.progress, "progress", 500*time.Millisecond, "interval of the progress lines (0: none)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up on a run after this long")
+	o.security = clusterflags.AddClient(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -100,6 +105,9 @@ func parse(args []string, w io.Writer) (options, error) {
 	}
 	if o.records <= 0 || o.syncRecords < 0 || o.partitions <= 0 || o.workers <= 0 || o.latency < 0 || o.jitter < 0 || o.window <= 0 || o.progress < 0 || o.timeout <= 0 {
 		problems = append(problems, "-records, -partitions, -workers, -window and -timeout must be positive; -sync-records, -latency, -jitter and -progress must not be negative")
+	}
+	if o.brokers == "" && o.security.Set() {
+		problems = append(problems, "-tls, -tls-ca and -sasl-* need -brokers")
 	}
 	if !(o.dupRate >= 0 && o.dupRate < 1) {
 		problems = append(problems, fmt.Sprintf("-dup-rate must be within [0, 1), got %v", o.dupRate))
@@ -117,8 +125,9 @@ func parse(args []string, w io.Writer) (options, error) {
 }
 
 // settings are the cluster's: a new embedded broker (closed by the returned
-// func) or the real one of -brokers.
-func settings(o options) (broker.Settings, string, func(), error) {
+// func) or the real one of -brokers, reached with the security flags (getenv
+// reads the password's variable).
+func settings(o options, getenv func(string) string) (broker.Settings, string, func(), error) {
 	if o.brokers == "" {
 		c, err := broker.Start(broker.WithPartitions(o.partitions))
 		if err != nil {
@@ -126,7 +135,11 @@ func settings(o options) (broker.Settings, string, func(), error) {
 		}
 		return c.Settings(), "an embedded Kafka broker (in this process)", c.Close, nil
 	}
-	s, err := broker.Remote(strings.Split(o.brokers, ","), broker.WithPartitions(o.partitions))
+	ropts, err := o.security.RemoteOptions(getenv)
+	if err != nil {
+		return broker.Settings{}, "", nil, err
+	}
+	s, err := broker.Remote(strings.Split(o.brokers, ","), append(ropts, broker.WithPartitions(o.partitions))...)
 	if err != nil {
 		return broker.Settings{}, "", nil, err
 	}
@@ -138,7 +151,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, where, closeCluster, err := settings(o)
+	s, where, closeCluster, err := settings(o, os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,135 @@
+package clusterflags
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/riffle-streams/riffle/broker"
+)
+
+const secret = "Flag-Secret-Heron-55"
+
+func env(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+
+func TestClientFlags(t *testing.T) {
+	dir := t.TempDir()
+	certFile, _, err := WriteSelfSigned(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwFile := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pwFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		tls, sasl bool
+		err       bool
+	}{
+		{name: "none"},
+		{name: "tls", args: []string{"-tls"}, tls: true},
+		{name: "tls-ca", args: []string{"-tls-ca", certFile}, tls: true},
+		{name: "scram from file", args: []string{"-sasl-mechanism", "scram-sha-512", "-sasl-user", "u", "-sasl-password-file", pwFile}, sasl: true},
+		{name: "plain from env", args: []string{"-tls-ca", certFile, "-sasl-mechanism", "PLAIN", "-sasl-user", "u"}, env: map[string]string{PasswordEnv: secret}, tls: true, sasl: true},
+		{name: "no password", args: []string{"-sasl-mechanism", "PLAIN", "-sasl-user", "u"}, err: true},
+		{name: "no user", args: []string{"-sasl-mechanism", "PLAIN", "-sasl-password-file", pwFile}, err: true},
+		{name: "bad mechanism", args: []string{"-sasl-mechanism", "GSSAPI", "-sasl-user", "u", "-sasl-password-file", pwFile}, err: true},
+		{name: "user without mechanism", args: []string{"-sasl-user", "u"}, err: true},
+		{name: "missing CA file", args: []string{"-tls-ca", filepath.Join(dir, "nope")}, err: true},
+		{name: "CA file without PEM", args: []string{"-tls-ca", pwFile}, err: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			c := AddClient(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			opts, err := c.RemoteOptions(env(tc.env))
+			if tc.err {
+				if !errors.Is(err, ErrFlags) {
+					t.Fatalf("%v, want ErrFlags", err)
+				}
+				if strings.Contains(err.Error(), secret) {
+					t.Errorf("the error shows the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := broker.Remote([]string{"127.0.0.1:9092"}, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := s.Sarama
+			if sc.Net.TLS.Enable != tc.tls || sc.Net.SASL.Enable != tc.sasl {
+				t.Errorf("TLS %t SASL %t, want %t %t", sc.Net.TLS.Enable, sc.Net.SASL.Enable, tc.tls, tc.sasl)
+			}
+			if tc.sasl && (sc.Net.SASL.Password != secret || sc.Net.SASL.User != "u") {
+				t.Errorf("SASL user %q, password from the flags not taken", sc.Net.SASL.User)
+			}
+			if tc.sasl && tc.name == "scram from file" && sc.Net.SASL.Mechanism != sarama.SASLTypeSCRAMSHA512 {
+				t.Errorf("mechanism %s", sc.Net.SASL.Mechanism)
+			}
+		})
+	}
+}
+
+// The server flags start a secured embedded broker that the client flags
+// reach.
+func TestServerFlagsServeWhatClientFlagsReach(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, err := WriteSelfSigned(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := env(map[string]string{PasswordEnv: secret})
+	sfs := flag.NewFlagSet("server", flag.ContinueOnError)
+	server := AddServer(sfs)
+	if err := sfs.Parse([]string{"-tls-cert", certFile, "-tls-key", keyFile, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "u"}); err != nil {
+		t.Fatal(err)
+	}
+	copts, err := server.ClusterOptions(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := broker.Start(copts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	cfs := flag.NewFlagSet("client", flag.ContinueOnError)
+	client := AddClient(cfs)
+	if err := cfs.Parse([]string{"-tls-ca", certFile, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "u"}); err != nil {
+		t.Fatal(err)
+	}
+	ropts, err := client.RemoteOptions(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := broker.Remote(c.Brokers(), ropts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnsureTopics(t.Context(), "reached"); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := AddServer(flag.NewFlagSet("x", flag.ContinueOnError)).ClusterOptions(e); err != nil {
+		t.Errorf("no flags: %v", err)
+	}
+	onlyCert := &Server{SASL: &SASL{}, TLSCert: certFile}
+	if _, err := onlyCert.ClusterOptions(e); !errors.Is(err, ErrFlags) {
+		t.Errorf("-tls-cert without -tls-key: %v", err)
+	}
+}
