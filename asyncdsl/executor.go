@@ -87,6 +87,19 @@ type Executor struct {
 		running int // held by a worker
 		queued  int // in a lane, not yet taken by a worker
 
+		// calls lists the workers in an attempt call, in the order they
+		// entered it, which is the order of their deadlines (detach.go).
+		calls    callList
+		sweeping bool // the sweeper was started (sweeper.go)
+
+		// Detached calls (detach.go): stuck counts the goroutines detached
+		// in user code that have not returned yet; detachedCalls every
+		// call detached so far, discarded the results of those that
+		// returned since.
+		stuck         int
+		detachedCalls int64
+		discarded     int64
+
 		// changed is closed (and set to nil) whenever pending drops or
 		// Close begins; Submits waiting for capacity and Drain wait on it.
 		// It is created only when somebody waits, so releases that nobody
@@ -106,6 +119,12 @@ func New(opts ...Option) (*Executor, error) {
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.maxStuck == 0 {
+		cfg.maxStuck = cfg.workers
+	}
+	if cfg.detachGrace == 0 { // a test may have set it
+		cfg.detachGrace = detachGrace(cfg.callTimeout)
 	}
 	e := &Executor{
 		cfg:     cfg,

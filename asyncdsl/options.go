@@ -70,6 +70,8 @@ type config struct {
 	maxPendingPerPartition int
 	maxPending             int
 	callTimeout            time.Duration
+	detachGrace            time.Duration // set by New from callTimeout unless a test set it
+	maxStuck               int           // 0: workers
 	drainTimeout           time.Duration
 	retry                  Retry
 	policy                 ErrorPolicy
@@ -134,6 +136,22 @@ func WithCallTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.callTimeout = d })
 }
 
+// WithMaxStuck bounds how many goroutines may be stuck in user code at once
+// before the executor fails partitions instead of leaking more. Default:
+// the number of workers.
+//
+// An attempt that has not returned by its call deadline (plus a grace of a
+// tenth of the timeout, within 10 ms and 1 s) is given up on: it fails with
+// a *StuckCallError, which is retried and then goes to the error policy like
+// any timeout, and its key and partition move on. Go cannot stop the
+// goroutine, so it stays, stuck in user code, until the code returns; its
+// result is then discarded. Each such goroutine holds its stack and its
+// record. When a timed-out attempt finds n goroutines stuck already, its
+// task fails, whatever the error policy, with an error that wraps
+// ErrTooManyStuck: the processor stops instead of leaking a goroutine per
+// record when a dependency hangs for good.
+func WithMaxStuck(n int) Option { return optionFunc(func(c *config) { c.maxStuck = n }) }
+
 // WithDrainTimeout bounds how long a revoked assignment, or Close, waits for
 // running attempts and unacknowledged writes before it abandons them.
 // Default 3s: revocation cancels running attempts at once, so the drain only
@@ -192,6 +210,9 @@ func (c *config) validate() error {
 	}
 	if c.callTimeout < 0 {
 		problems = append(problems, fmt.Sprintf("call timeout must not be negative, got %s", c.callTimeout))
+	}
+	if c.maxStuck < 0 {
+		problems = append(problems, fmt.Sprintf("max stuck must not be negative, got %d", c.maxStuck))
 	}
 	if c.drainTimeout <= 0 {
 		problems = append(problems, fmt.Sprintf("drain timeout must be positive, got %s", c.drainTimeout))
