@@ -21,7 +21,10 @@
 //   - Failure handling: a per-attempt timeout, retries with exponential backoff
 //     and jitter, then the error policy (fail, skip, dead-letter). A panic in an
 //     attempt becomes a *PanicError carrying the stack. Cancellation of the
-//     assignment is not an error.
+//     assignment is not an error. The timeout holds even if the attempt ignores
+//     its context: the executor gives up on it (a *StuckCallError), leaves its
+//     goroutine to return on its own, counted in Stats.Stuck, and discards
+//     what it returns (see WithMaxStuck).
 //
 // The flow of one task: Submit puts it at the tail of its lane and of its
 // partition's watermark. When it reaches the head of its lane a worker runs its

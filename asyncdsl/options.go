@@ -131,7 +131,10 @@ func WithMaxPendingPerPartition(n int) Option {
 func WithMaxPending(n int) Option { return optionFunc(func(c *config) { c.maxPending = n }) }
 
 // WithCallTimeout sets the deadline of each attempt's context. Default 30s.
-// Zero means no deadline.
+// An attempt that has not returned a grace after its deadline is given up on
+// (see WithMaxStuck). Zero means no deadline: an attempt that ignores its
+// context then holds its key and partition until a revocation or Close
+// gives up on it at the drain deadline.
 func WithCallTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.callTimeout = d })
 }

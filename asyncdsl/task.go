@@ -44,12 +44,18 @@ type Task struct {
 
 	// Attempt runs the work once. attempt counts from 1. It must not apply
 	// effects itself: it returns them as an Apply, so that the executor can
-	// drop them if the assignment was revoked meanwhile.
+	// drop them if the assignment was revoked meanwhile, or if the attempt
+	// was given up on because it did not return by its call deadline (plus a
+	// grace) or by the drain deadline: then its goroutine is left to finish
+	// on its own, and the Apply it finally returns is discarded.
 	Attempt func(ctx context.Context, attempt int) (Apply, error)
 
 	// DeadLetter, used only under the DeadLetter policy, writes the record to a
 	// dead-letter destination with err. Its Apply gates the release like the
 	// task's own effects. A nil DeadLetter under that policy is a Submit error.
+	// Unlike Attempt, it is not given up on past its deadline: it must
+	// prepare the write and return, leaving the slow part to its Apply's
+	// done, as Apply does.
 	DeadLetter func(ctx context.Context, err error) (Apply, error)
 
 	// Release is called exactly once, in delivery order for the task's
