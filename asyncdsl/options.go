@@ -149,10 +149,12 @@ func WithCallTimeout(d time.Duration) Option {
 // any timeout, and its key and partition move on. Go cannot stop the
 // goroutine, so it stays, stuck in user code, until the code returns; its
 // result is then discarded. Each such goroutine holds its stack and its
-// record. When a timed-out attempt finds n goroutines stuck already, its
-// task fails, whatever the error policy, with an error that wraps
-// ErrTooManyStuck: the processor stops instead of leaking a goroutine per
-// record when a dependency hangs for good.
+// record. When an attempt is given up on while n goroutines are stuck
+// already, its task fails, whatever the error policy, with an error that
+// wraps ErrTooManyStuck: the processor stops instead of leaking a goroutine
+// per record when a dependency hangs for good. Attempts given up on at the
+// drain deadline of a revocation or Close are counted, but never fail
+// anything: the partition is being given up already.
 func WithMaxStuck(n int) Option { return optionFunc(func(c *config) { c.maxStuck = n }) }
 
 // WithDrainTimeout bounds how long a revoked assignment, or Close, waits for
