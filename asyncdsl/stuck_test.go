@@ -244,6 +244,7 @@ func TestStuckRace(t *testing.T) {
 	}
 	e := newExecutor(t, WithWorkers(8), WithCallTimeout(callTimeout), withDetachGrace(grace),
 		WithErrorPolicy(SkipOnError), WithSeed(1),
+		WithMaxStuck(tasks*2), // every call returns soon: no limit here
 		WithRetry(Retry{MaxAttempts: 2, InitialBackoff: 10 * time.Microsecond, MaxBackoff: 10 * time.Microsecond}))
 	rc := newRecorder()
 	var (
