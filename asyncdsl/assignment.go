@@ -105,9 +105,11 @@ func (e *Executor) newAssignmentLocked(tp tpKey, ctx context.Context) *assignmen
 //  4. wait until no task is in flight, or the drain deadline: in-flight
 //     tasks that finish meanwhile (a write acknowledged) are released
 //     normally if they form a prefix;
-//  5. abandon (detach) whatever is still in flight: its lane is handed on,
-//     and its worker's late result is discarded since the task is finished;
-//     then release everything, in order.
+//  5. abandon whatever is still in flight: its lane is handed on, and a
+//     worker still in an attempt call is detached (detach.go): it no
+//     longer counts as a worker, a running task or in e.wg, so neither new
+//     work nor Close waits for it, and its result is discarded when its
+//     user code returns; then release everything, in order.
 //
 // Release order within the assignment holds because every release goes
 // through releaseLocked, which one goroutine at a time runs per assignment.
@@ -144,6 +146,7 @@ func (e *Executor) watch(a *assignment) {
 		case <-deadline.C:
 		}
 		e.mu.Lock()
+		e.detachCallsLocked(a)
 		for t := a.wmHead; t != nil; t = t.wmNext {
 			e.finishLocked(t, Abandoned, nil) // no-op for finished tasks
 		}

@@ -14,6 +14,7 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 		problems int
 	}{
 		{"zero workers", []Option{WithWorkers(0)}, 1},
+		{"negative max stuck", []Option{WithMaxStuck(-1)}, 1},
 		{"negative bounds", []Option{WithMaxQueuedPerKey(-1), WithMaxPendingPerPartition(0), WithMaxPending(0)}, 3},
 		{"timeouts", []Option{WithCallTimeout(-1), WithDrainTimeout(0)}, 2},
 		{"retry", []Option{WithRetry(Retry{MaxAttempts: -1, Multiplier: 0.5, Jitter: 2})}, 3},

@@ -24,6 +24,10 @@
 //     assignment is not an error. A write refused for a reason of the record
 //     itself (Refused) goes to the same policy; a refused dead letter is
 //     asked for once more, reduced, and then the task is skipped.
+//     The timeout holds even if the attempt ignores its context: the
+//     executor gives up on it (a *StuckCallError), leaves its goroutine to
+//     return on its own, counted in Stats.Stuck, and discards what it
+//     returns (see WithMaxStuck).
 //
 // The flow of one task: Submit puts it at the tail of its lane and of its
 // partition's watermark. When it reaches the head of its lane a worker runs its

@@ -1,9 +1,11 @@
 package asyncdsl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // ErrClosed is returned by Submit after Close has started.
@@ -12,6 +14,10 @@ var ErrClosed = errors.New("asyncdsl: executor closed")
 // ErrPartitionFailed is the cause carried by tasks released as Failed because
 // an earlier task of the same assignment failed.
 var ErrPartitionFailed = errors.New("asyncdsl: an earlier record of the partition failed")
+
+// ErrTooManyStuck is wrapped by the error of a task that failed because more
+// goroutines were stuck in user code than WithMaxStuck allows.
+var ErrTooManyStuck = errors.New("asyncdsl: too many goroutines stuck in user code")
 
 // ConfigError reports every invalid setting found by New.
 type ConfigError struct {
@@ -146,3 +152,38 @@ func (e *DeadLetterRefusedError) Error() string {
 
 // Unwrap returns the refusal and the cause.
 func (e *DeadLetterRefusedError) Unwrap() []error { return []error{e.Refusal, e.Cause} }
+
+// StuckCallError is the error of an attempt that did not return by its call
+// deadline plus a grace, although its context had ended: the executor gave
+// up on it (its goroutine stays stuck in user code until the code returns,
+// and its result is discarded then). It wraps context.DeadlineExceeded, so
+// it is retried and handled by the error policy like any timeout; if Stuck
+// exceeds Limit it also matches ErrTooManyStuck, and its task fails.
+type StuckCallError struct {
+	Record  Record
+	Attempt int
+	Timeout time.Duration // the call timeout
+	Grace   time.Duration // how long past the deadline the executor waited
+	Stuck   int           // goroutines stuck in user code, this one included
+	Limit   int           // WithMaxStuck
+}
+
+func (e *StuckCallError) Error() string {
+	msg := fmt.Sprintf("asyncdsl: attempt %d of record %s/%d@%d (key %q) did not return within its call timeout of %s (+%s): %v; its result will be discarded",
+		e.Attempt, e.Record.Topic, e.Record.Partition, e.Record.Offset, e.Record.Key, e.Timeout, e.Grace, context.DeadlineExceeded)
+	if e.overLimit() {
+		msg += fmt.Sprintf("; %v: %d, more than the limit of %d", ErrTooManyStuck, e.Stuck, e.Limit)
+	}
+	return msg
+}
+
+// Unwrap returns context.DeadlineExceeded, and ErrTooManyStuck over the
+// limit.
+func (e *StuckCallError) Unwrap() []error {
+	if e.overLimit() {
+		return []error{context.DeadlineExceeded, ErrTooManyStuck}
+	}
+	return []error{context.DeadlineExceeded}
+}
+
+func (e *StuckCallError) overLimit() bool { return e.Stuck > e.Limit }

@@ -24,19 +24,38 @@ import (
 //     Lock order: gate before e.mu; nothing takes gate while holding e.mu.
 //   - e.rng.mu, a leaf lock around the jitter source;
 //   - callCtx.mu, a leaf lock of each call's context (callctx.go), taken by
-//     the worker when the call returns and by user code that asks the
+//     the worker when the call returns, by the sweeper when it ends a
+//     detached call (after releasing e.mu), and by user code that asks the
 //     context for Done or Err; never held while taking another lock other
 //     than the parent context's own.
+//
+// One atomic decides who owns an attempt's outcome: worker.phase
+// (detach.go), moved by CAS out of callRunning either by the worker when
+// its call returns or by a detacher (the sweeper, or a watcher at the
+// drain deadline). Exactly one wins; the loser does nothing.
 //
 // Goroutines owned by the executor, all counted in e.wg:
 //
 //   - workers (worker.go), at most cfg.workers, started lazily when ready
-//     work finds no idle worker;
+//     work finds no idle worker. A takeover goroutine (sweeper.go) that
+//     replaces a worker detached in user code is one of them: it inherits
+//     the stuck worker's share of e.wg and its count in e.mu.workers, so no
+//     wg.Add happens and workers stay bounded by cfg.workers;
 //   - one watcher per assignment (assignment.go), started by the Submit that
-//     creates the assignment, ending once its revocation is complete.
+//     creates the assignment, ending once its revocation is complete;
+//   - the sweeper (sweeper.go), one per executor with a call timeout,
+//     started with the first worker, ending when Close begins.
 //
 // Everything that registers a goroutine in e.wg does so under e.mu after
 // checking that Close has not begun, so wg.Add never races with wg.Wait.
+//
+// Goroutines detached in user code (detach.go) are not owned any more:
+// they are not in e.wg and Close does not wait for them, because Go cannot
+// stop a goroutine and user code that ignores its context may never return.
+// They are counted (Stats.Stuck) until their code returns; they then touch
+// only that count and leave, discarding the attempt's result, so a detached
+// attempt never applies effects. WithMaxStuck bounds how many there are
+// before partitions fail instead.
 type Executor struct {
 	cfg config
 	// hooks split by interface at New, so the hot path does no type switch.
@@ -92,6 +111,19 @@ type Executor struct {
 
 		counts Counts // totals since New, for Stats
 
+		// calls lists the workers in an attempt call, in the order they
+		// entered it, which is the order of their deadlines (detach.go).
+		calls    callList
+		sweeping bool // the sweeper was started (sweeper.go)
+
+		// Detached calls (detach.go): stuck counts the goroutines detached
+		// in user code that have not returned yet; detachedCalls every
+		// call detached so far, discarded the results of those that
+		// returned since.
+		stuck         int
+		detachedCalls int64
+		discarded     int64
+
 		// changed is closed (and set to nil) whenever pending drops or
 		// Close begins; Submits waiting for capacity and Drain wait on it.
 		// It is created only when somebody waits, so releases that nobody
@@ -111,6 +143,12 @@ func New(opts ...Option) (*Executor, error) {
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if cfg.maxStuck == 0 {
+		cfg.maxStuck = cfg.workers
+	}
+	if cfg.detachGrace == 0 { // a test may have set it
+		cfg.detachGrace = detachGrace(cfg.callTimeout)
 	}
 	e := &Executor{
 		cfg:     cfg,
@@ -195,10 +233,12 @@ func (e *Executor) Drain(ctx context.Context) error {
 // Abandoned (in order per assignment), then waits for every goroutine the
 // executor started. Every Release has returned when Close returns.
 //
-// Close returns within about the drain timeout unless user code ignores its
-// cancelled context: an Attempt, Apply or DeadLetter that never returns
-// keeps its worker, and Close waits for it (its task was already released
-// as Abandoned). Close is idempotent; later calls wait like the first.
+// Close returns within about the drain timeout even if an Attempt ignores
+// its cancelled context: at the drain deadline such an attempt is detached
+// (its goroutine stays stuck in user code, counted in Stats.Stuck, and its
+// result is discarded when it returns). Apply and DeadLetter must not block
+// (see Task): Close waits for them. Close is idempotent; later calls wait
+// like the first.
 func (e *Executor) Close() error {
 	e.closeOnce.Do(func() {
 		e.mu.Lock()

@@ -70,6 +70,8 @@ type config struct {
 	maxPendingPerPartition int
 	maxPending             int
 	callTimeout            time.Duration
+	detachGrace            time.Duration // set by New from callTimeout unless a test set it
+	maxStuck               int           // 0: workers
 	drainTimeout           time.Duration
 	retry                  Retry
 	policy                 ErrorPolicy
@@ -129,10 +131,31 @@ func WithMaxPendingPerPartition(n int) Option {
 func WithMaxPending(n int) Option { return optionFunc(func(c *config) { c.maxPending = n }) }
 
 // WithCallTimeout sets the deadline of each attempt's context. Default 30s.
-// Zero means no deadline.
+// An attempt that has not returned a grace after its deadline is given up on
+// (see WithMaxStuck). Zero means no deadline: an attempt that ignores its
+// context then holds its key and partition until a revocation or Close
+// gives up on it at the drain deadline.
 func WithCallTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.callTimeout = d })
 }
+
+// WithMaxStuck bounds how many goroutines may be stuck in user code at once
+// before the executor fails partitions instead of leaking more. Default:
+// the number of workers.
+//
+// An attempt that has not returned by its call deadline (plus a grace of a
+// tenth of the timeout, within 10 ms and 1 s) is given up on: it fails with
+// a *StuckCallError, which is retried and then goes to the error policy like
+// any timeout, and its key and partition move on. Go cannot stop the
+// goroutine, so it stays, stuck in user code, until the code returns; its
+// result is then discarded. Each such goroutine holds its stack and its
+// record. When an attempt is given up on while n goroutines are stuck
+// already, its task fails, whatever the error policy, with an error that
+// wraps ErrTooManyStuck: the processor stops instead of leaking a goroutine
+// per record when a dependency hangs for good. Attempts given up on at the
+// drain deadline of a revocation or Close are counted, but never fail
+// anything: the partition is being given up already.
+func WithMaxStuck(n int) Option { return optionFunc(func(c *config) { c.maxStuck = n }) }
 
 // WithDrainTimeout bounds how long a revoked assignment, or Close, waits for
 // running attempts and unacknowledged writes before it abandons them.
@@ -192,6 +215,9 @@ func (c *config) validate() error {
 	}
 	if c.callTimeout < 0 {
 		problems = append(problems, fmt.Sprintf("call timeout must not be negative, got %s", c.callTimeout))
+	}
+	if c.maxStuck < 0 {
+		problems = append(problems, fmt.Sprintf("max stuck must not be negative, got %d", c.maxStuck))
 	}
 	if c.drainTimeout <= 0 {
 		problems = append(problems, fmt.Sprintf("drain timeout must be positive, got %s", c.drainTimeout))

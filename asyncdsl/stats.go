@@ -12,9 +12,20 @@ const DefaultStatsTopKeys = 10
 // Stats is a snapshot of the executor, for progress displays and
 // inspection ("why is my committed offset stuck?").
 type Stats struct {
-	Pending    int // submitted, not yet released
-	Running    int // attempts or applies in progress on workers
-	Queued     int // waiting for their key or for a worker
+	Pending int // submitted, not yet released
+	Running int // attempts or applies in progress on workers
+	Queued  int // waiting for their key or for a worker
+	// Stuck counts the goroutines the executor gave up on while they ran
+	// user code that ignored its context (an attempt past its call timeout,
+	// or past the drain deadline of a revocation or Close), and that have
+	// not returned yet. Go cannot stop them; they hold memory until the
+	// code returns. WithMaxStuck bounds them.
+	Stuck int
+	// Detached counts the attempts given up on so far (each one left a
+	// goroutine stuck), and Discarded the results of those that returned
+	// since: discarded unapplied, so a detached attempt never writes.
+	Detached   int64
+	Discarded  int64
 	Counts     Counts
 	Partitions []PartitionStats
 }
@@ -86,7 +97,8 @@ type PartitionStats struct {
 	// keys.
 	BlockedKeys []KeyStats
 	// LastError is the last attempt error seen in the assignment, "" if
-	// none. Cancellation is not an error.
+	// none. Cancellation is not an error; an attempt that did not return by
+	// its call timeout is (a *StuckCallError).
 	LastError string
 }
 
@@ -122,7 +134,8 @@ func (e *Executor) StatsTopKeys(topKeys int) Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
-	s := Stats{Pending: e.mu.pending, Running: e.mu.running, Queued: e.mu.queued, Counts: e.mu.counts}
+	s := Stats{Pending: e.mu.pending, Running: e.mu.running, Queued: e.mu.queued, Counts: e.mu.counts,
+		Stuck: e.mu.stuck, Detached: e.mu.detachedCalls, Discarded: e.mu.discarded}
 	longest := make(map[int32]int)
 	blocked := make(map[int32][]*lane)
 	for k, l := range e.mu.lanes {

@@ -47,7 +47,10 @@ type Task struct {
 
 	// Attempt runs the work once. attempt counts from 1. It must not apply
 	// effects itself: it returns them as an Apply, so that the executor can
-	// drop them if the assignment was revoked meanwhile.
+	// drop them if the assignment was revoked meanwhile, or if the attempt
+	// was given up on because it did not return by its call deadline (plus a
+	// grace) or by the drain deadline: then its goroutine is left to finish
+	// on its own, and the Apply it finally returns is discarded.
 	Attempt func(ctx context.Context, attempt int) (Apply, error)
 
 	// DeadLetter, used only under the DeadLetter policy, writes the record to a
@@ -59,6 +62,10 @@ type Task struct {
 	// refused: then DeadLetter should write a reduced one (the record's
 	// value left out, say). It runs on a worker, possibly while later
 	// records of the same key run.
+	//
+	// Unlike Attempt, it is not given up on past its deadline: it must
+	// prepare the write and return, leaving the slow part to its Apply's
+	// done, as Apply does.
 	DeadLetter func(ctx context.Context, err error) (Apply, error)
 
 	// Release is called exactly once, in delivery order for the task's

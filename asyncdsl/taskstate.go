@@ -15,8 +15,10 @@ import (
 // queued and ready tasks are "not started": revocation and assignment failure
 // finish them at once. running and awaitingAck tasks are "in flight": a
 // revocation waits for them up to the drain timeout, then finishes them as
-// Abandoned ("detaches" them). Once finished, a task never changes state
-// again; a late result of a detached task is discarded because of that.
+// Abandoned, and detaches a worker still in an attempt call (detach.go).
+// Once finished, a task never changes state again; a late result of an
+// abandoned task is discarded because of that. A running task whose attempt
+// the sweeper detached stays running: its takeover carries it on.
 type state uint8
 
 const (

@@ -11,7 +11,9 @@ import (
 // worker takes a ready lane head from e.mu.ready under e.mu, runs it without
 // any lock, and reports the result under e.mu in the same critical section
 // in which it takes its next task. Workers start lazily (wakeWorkerLocked)
-// up to cfg.workers and live until Close.
+// up to cfg.workers and live until Close, unless they are detached while in
+// user code (detach.go): then a takeover goroutine (sweeper.go) or nobody
+// (revocation) takes their place.
 
 // result is what running a task produced, reported under e.mu.
 type result struct {
@@ -47,35 +49,48 @@ func (e *Executor) wakeWorkerLocked() {
 		e.mu.workers++
 		e.mu.waking++
 		e.wg.Add(1)
-		go e.work()
+		e.startSweeperLocked()
+		go e.work(new(worker), nil, result{})
 	}
 }
 
-func (e *Executor) work() {
-	defer e.wg.Done()
+// work is the loop of worker w. If prev is not nil, w takes over a task
+// whose attempt was detached and reports res for it first (takeOver);
+// otherwise w was started by wakeWorkerLocked, counted in waking.
+//
+// The goroutine holds one share of e.wg and one count in e.mu.workers,
+// given back when it exits, unless it is detached in user code: then the
+// detacher took both over, and the goroutine, once its call returns, leaves
+// through detached without touching them.
+func (e *Executor) work(w *worker, prev *task, res result) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	var (
-		prev  *task
-		res   result
-		woken = true // started by wakeWorkerLocked, counted in waking
-	)
+	woken := prev == nil
 	for {
 		if prev != nil {
+			e.leaveCallLocked(w)
 			e.reportLocked(prev, res)
 			prev = nil
 		}
-		t := e.takeLocked(woken)
+		t := e.takeLocked(w, woken)
 		woken = false
 		if t == nil {
+			e.mu.Unlock()
+			e.wg.Done()
 			return
 		}
 		e.mu.Unlock()
 		if t.refused != 0 {
-			res = e.runRefused(t) // refused.go
+			// A dead letter after a refused write (refused.go): adapter
+			// code that does not block, so w entered no call
+			// (takeLocked) and no detacher looks at it.
+			res = e.runRefused(t)
 		} else {
 			e.started(t)
-			res = e.run(t)
+			var owned bool
+			if res, owned = e.runFrom(w, t, 1); !owned {
+				e.detached()
+				return
+			}
 		}
 		e.mu.Lock()
 		prev = t
@@ -83,10 +98,12 @@ func (e *Executor) work() {
 }
 
 // takeLocked returns the next ready task, marked running, waiting for one if
-// needed. woken says that the worker is the one on its way (counted in
-// waking). It returns nil once the executor is closing: tasks left in the
-// queue belong to assignments whose watchers abandon them.
-func (e *Executor) takeLocked(woken bool) *task {
+// needed, with worker w entered in the task's first call (enterCallLocked)
+// unless it is a refused task waiting for its dead letter (refused.go).
+// woken says that the worker is the one on its way (counted in waking). It
+// returns nil once the executor is closing: tasks left in the queue belong
+// to assignments whose watchers abandon them.
+func (e *Executor) takeLocked(w *worker, woken bool) *task {
 	for {
 		if e.mu.closed {
 			return nil
@@ -127,6 +144,9 @@ func (e *Executor) takeLocked(woken bool) *task {
 		a.inFlight++
 		e.mu.queued--
 		e.mu.running++
+		if t.refused == 0 {
+			e.enterCallLocked(w, t, 1, nil)
+		}
 		return t
 	}
 }
@@ -142,53 +162,80 @@ func (e *Executor) started(t *task) {
 	}
 }
 
-// run executes t's attempts, error policy and Apply. It holds no lock.
-func (e *Executor) run(t *task) result {
+// runFrom executes t's attempts from attempt n on, the error policy and
+// Apply, on worker w, which has entered the call of attempt n if n is 1 (see
+// takeLocked). It holds no lock. owned is false if w was detached in user
+// code (detach.go): the result belongs to the detacher, and the caller must
+// leave at once.
+func (e *Executor) runFrom(w *worker, t *task, n int) (res result, owned bool) {
 	a := t.asg
-	for n := 1; ; n++ {
-		if a.ended() {
-			return result{status: Abandoned}
+	for ; ; n++ {
+		if n > 1 && !e.enterCall(w, t, n) {
+			return e.notRun(t), true
 		}
-		if a.failedBefore(t.seq) {
-			return result{status: Failed}
+		if a.ended() || a.failedBefore(t.seq) {
+			// w entered the call (takeLocked), so a detacher may have
+			// won it, even if no user code runs.
+			return e.notRun(t), w.returned()
 		}
 		t.attempts.Store(int32(n))
-		apply, err := e.attempt(t, n)
+		ctx := e.callContextOf(w, a)
+		var start int64
+		if len(e.attemptHooks) > 0 {
+			start = e.now()
+		}
+		apply, err := callAttempt(ctx, t.Work, n)
+		if !w.returned() {
+			return result{}, false // fenced: apply is never called
+		}
+		endCall(ctx)
+		if len(e.attemptHooks) > 0 {
+			e.attempted(t, n, nanos(e.now()-start), err)
+		}
 		if err == nil {
-			return e.applyEffects(t, apply, Done, nil)
+			return e.applyEffects(t, apply, Done, nil), true
 		}
-		// Cancellation of the assignment (revocation or Close) is not an
-		// error: no policy, no LastError. A call timeout while the
-		// assignment is alive is an error, and retryable.
-		if a.runCtx.Err() != nil {
-			return result{status: Abandoned}
-		}
-		e.noteError(a, err)
-		if n >= e.cfg.retry.MaxAttempts || !retryable(err) {
-			return e.exhausted(t, n, err)
-		}
-		if !e.sleep(a, e.backoff(n)) {
-			return result{status: Abandoned}
+		if res, stop := e.failed(t, n, err); stop {
+			return res, true
 		}
 	}
 }
 
-// attempt runs one attempt with its own deadline, and tells the hooks.
-func (e *Executor) attempt(t *task, n int) (Apply, error) {
-	ctx := e.attemptContext(t, n)
-	var start int64
-	if len(e.attemptHooks) > 0 {
-		start = e.now()
+// notRun is the result of a task whose next attempt does not start because
+// its assignment ended (Abandoned) or an earlier task failed (Failed).
+func (e *Executor) notRun(t *task) result {
+	if t.asg.ended() {
+		return result{status: Abandoned}
 	}
-	apply, err := callAttempt(ctx, t.Work, n)
-	endCall(ctx)
-	if len(e.attemptHooks) > 0 {
-		took := nanos(e.now() - start)
-		for _, h := range e.attemptHooks {
-			h.OnAttempt(t.Record, n, took, err)
-		}
+	return result{status: Failed}
+}
+
+// failed handles the error of attempt n: stop reports whether the task is
+// over, with result res (abandoned, or the error policy's); otherwise the
+// backoff has elapsed and the next attempt may start.
+func (e *Executor) failed(t *task, n int, err error) (res result, stop bool) {
+	a := t.asg
+	// Cancellation of the assignment (revocation or Close) is not an
+	// error: no policy, no LastError. A call timeout while the assignment
+	// is alive is an error, and retryable.
+	if a.runCtx.Err() != nil {
+		return result{status: Abandoned}, true
 	}
-	return apply, err
+	e.noteError(a, err)
+	if n >= e.cfg.retry.MaxAttempts || !retryable(err) {
+		return e.exhausted(t, n, err), true
+	}
+	if !e.sleep(a, e.backoff(n)) {
+		return result{status: Abandoned}, true
+	}
+	return result{}, false
+}
+
+// attempted tells the AttemptHooks about attempt n of t, which took took.
+func (e *Executor) attempted(t *task, n int, took time.Duration, err error) {
+	for _, h := range e.attemptHooks {
+		h.OnAttempt(t.Record, n, took, err)
+	}
 }
 
 // callContext is the context of one attempt or dead-letter call: the
@@ -200,18 +247,6 @@ func (e *Executor) callContext(a *assignment) context.Context {
 		return newCallCtx(a.runCtx, e.cfg.callTimeout)
 	}
 	return a.runCtx
-}
-
-// attemptContext is callContext for attempt n of t. The first attempt's
-// lives in the task, which saves an allocation for the records that need
-// just one attempt; user code may keep it after the call, which keeps the
-// task reachable, no more.
-func (e *Executor) attemptContext(t *task, n int) context.Context {
-	if e.cfg.callTimeout > 0 && n == 1 {
-		t.firstCall.init(t.asg.runCtx, e.cfg.callTimeout)
-		return &t.firstCall
-	}
-	return e.callContext(t.asg)
 }
 
 // endCall cancels the context of a call that returned, as the CancelFunc

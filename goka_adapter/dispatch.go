@@ -97,10 +97,11 @@ type asyncRecord struct {
 	released   chan struct{}   // deterministic mode: closed by release
 
 	// first is the state of attempt 1, allocated with the record since
-	// most records need just one attempt. The executor runs a task's
-	// attempts one after the other, so attempt 1 is the only user; later
-	// attempts allocate their own, because user code may still call a
-	// DeferCommit func of a failed attempt.
+	// most records need just one attempt. Attempt 1 is its only user;
+	// later attempts allocate their own, because user code may still call
+	// a DeferCommit func of a failed attempt, and an attempt the executor
+	// gave up on (it ignored its context past its deadline) may still be
+	// running, writing into its own buffer, which is never applied.
 	first attemptState
 }
 

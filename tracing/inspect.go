@@ -12,13 +12,21 @@ import (
 // Inspection answers "why is my committed offset stuck?": for each
 // partition assignment, the record its watermark waits on, the keys whose
 // records wait behind an earlier record of the same key, and the last
-// error. Durations are in milliseconds, for JSON readers.
+// error; and, for the executor, the goroutines stuck in user code that
+// ignored its context (see asyncdsl.Stats). Durations are in milliseconds,
+// for JSON readers.
 type Inspection struct {
-	Time       time.Time             `json:"time"`
-	Pending    int                   `json:"pending"`
-	Running    int                   `json:"running"`
-	Queued     int                   `json:"queued"`
-	Partitions []PartitionInspection `json:"partitions"`
+	Time    time.Time `json:"time"`
+	Pending int       `json:"pending"`
+	Running int       `json:"running"`
+	Queued  int       `json:"queued"`
+	// StuckCalls counts the goroutines given up on in user code that have
+	// not returned yet; DetachedCalls the attempts given up on so far, and
+	// DiscardedResults the results of those that returned since.
+	StuckCalls       int                   `json:"stuck_calls"`
+	DetachedCalls    int64                 `json:"detached_calls"`
+	DiscardedResults int64                 `json:"discarded_results"`
+	Partitions       []PartitionInspection `json:"partitions"`
 }
 
 // PartitionInspection is one assignment of a (topic, partition).
@@ -68,6 +76,7 @@ func Inspect(e StatsSource, topKeys int) Inspection {
 
 func inspection(s asyncdsl.Stats, now time.Time) Inspection {
 	in := Inspection{Time: now, Pending: s.Pending, Running: s.Running, Queued: s.Queued,
+		StuckCalls: s.Stuck, DetachedCalls: s.Detached, DiscardedResults: s.Discarded,
 		Partitions: make([]PartitionInspection, len(s.Partitions))}
 	for i, p := range s.Partitions {
 		pi := PartitionInspection{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -159,4 +160,50 @@ func TestInspectionOfAStuckPartition(t *testing.T) {
 	if err := e.Drain(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A call that ignores its context past its call timeout: the gauges, the
+// counters and the inspection report the goroutine stuck in user code
+// while it blocks, and its discarded result once it returns.
+func TestStuckCallsReported(t *testing.T) {
+	tel := newTelemetry(t)
+	tr := tel.tracing(t)
+	e := newExecutor(t, tr, asyncdsl.WithCallTimeout(50*time.Millisecond), asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError))
+	reg, err := tr.ObserveExecutor(e, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = reg.Unregister() }()
+	hold := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(unblock) // before the executor's Close: no goroutine outlives the test
+	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 0, Offset: 1, Key: "k"}, func(context.Context, int) (asyncdsl.Apply, error) {
+		<-hold // ignores its context
+		return nil, nil
+	})
+	s := tel.waitEnded(t, "process in", 1)[0]
+	wantAttrs(t, s, attribute.String("riffle.outcome", "skipped"))
+
+	group := attribute.String("messaging.consumer.group.name", "g")
+	check := func(stuck, detached, discarded int64) {
+		t.Helper()
+		in := tracing.Inspect(e, 0)
+		if int64(in.StuckCalls) != stuck || in.DetachedCalls != detached || in.DiscardedResults != discarded {
+			t.Errorf("inspection stuck %d, detached %d, discarded %d; want %d, %d, %d",
+				in.StuckCalls, in.DetachedCalls, in.DiscardedResults, stuck, detached, discarded)
+		}
+		rm := tel.collect(t)
+		for name, want := range map[string]int64{
+			tracing.MetricStuck: stuck, tracing.MetricDetached: detached, tracing.MetricDiscarded: discarded,
+		} {
+			if got := sumInt(t, rm, name, group); got != want {
+				t.Errorf("%s = %d, want %d", name, got, want)
+			}
+		}
+	}
+	check(1, 1, 0)
+	unblock()
+	eventually(t, 10*time.Second, "the stuck call to return", func() bool { return e.Stats().Stuck == 0 })
+	check(0, 1, 1)
 }

@@ -25,6 +25,9 @@ const (
 	MetricCommitLag       = "riffle.partition.commit_lag"
 	MetricLongestKeyQueue = "riffle.partition.longest_key_queue"
 	MetricHeadAge         = "riffle.partition.head_age"
+	MetricStuck           = "riffle.calls.stuck"
+	MetricDetached        = "riffle.calls.detached"
+	MetricDiscarded       = "riffle.calls.discarded"
 )
 
 // durationBuckets suit remote calls and records of a millisecond to a
@@ -45,6 +48,8 @@ type instruments struct {
 	inFlight, running                            metric.Int64ObservableGauge
 	queued, heldBack, commitLag, longestKeyQueue metric.Int64ObservableGauge
 	headAge                                      metric.Float64ObservableGauge
+	stuck                                        metric.Int64ObservableGauge
+	detached, discarded                          metric.Int64ObservableCounter
 }
 
 func newInstruments(m metric.Meter) (*instruments, error) {
@@ -98,6 +103,15 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	in.headAge, e = m.Float64ObservableGauge(MetricHeadAge, metric.WithUnit("s"),
 		metric.WithDescription("Age of the record the partition's watermark waits on (0 if none): how long the commit has been stuck."))
 	first(e)
+	in.stuck, e = m.Int64ObservableGauge(MetricStuck, metric.WithUnit("{goroutine}"),
+		metric.WithDescription("Goroutines the executor gave up on while they ran user code that ignored its context, and that have not returned yet."))
+	first(e)
+	in.detached, e = m.Int64ObservableCounter(MetricDetached, metric.WithUnit("{attempt}"),
+		metric.WithDescription("Attempts given up on because they did not return by their call timeout or the drain deadline."))
+	first(e)
+	in.discarded, e = m.Int64ObservableCounter(MetricDiscarded, metric.WithUnit("{attempt}"),
+		metric.WithDescription("Results of given-up attempts that returned later and were discarded unapplied."))
+	first(e)
 	return in, err
 }
 
@@ -136,7 +150,8 @@ type StatsSource interface {
 }
 
 // ObserveExecutor feeds the executor's gauges (MetricInFlight,
-// MetricRunning, and the per-partition MetricQueued, MetricHeldBack,
+// MetricRunning, MetricStuck, the counters MetricDetached and
+// MetricDiscarded, and the per-partition MetricQueued, MetricHeldBack,
 // MetricCommitLag, MetricLongestKeyQueue, MetricHeadAge) from its Stats at
 // every metric collection, with messaging.consumer.group.name set to group.
 // Call Unregister on the result when the executor is closed (the goka
@@ -149,6 +164,9 @@ func (t *Tracing) ObserveExecutor(e StatsSource, group string) (metric.Registrat
 		all := metric.WithAttributes(groupAttr)
 		o.ObserveInt64(in.inFlight, int64(s.Pending), all)
 		o.ObserveInt64(in.running, int64(s.Running), all)
+		o.ObserveInt64(in.stuck, int64(s.Stuck), all)
+		o.ObserveInt64(in.detached, s.Detached, all)
+		o.ObserveInt64(in.discarded, s.Discarded, all)
 		for _, p := range mergePartitions(s.Partitions) {
 			opt := metric.WithAttributes(groupAttr, keyDestinationName.String(p.Topic),
 				keyPartitionID.String(strconv.Itoa(int(p.Partition))))
@@ -159,7 +177,8 @@ func (t *Tracing) ObserveExecutor(e StatsSource, group string) (metric.Registrat
 			o.ObserveFloat64(in.headAge, p.HeadAge.Seconds(), opt)
 		}
 		return nil
-	}, in.inFlight, in.running, in.queued, in.heldBack, in.commitLag, in.longestKeyQueue, in.headAge)
+	}, in.inFlight, in.running, in.stuck, in.detached, in.discarded,
+		in.queued, in.heldBack, in.commitLag, in.longestKeyQueue, in.headAge)
 }
 
 // commitLag is how many offsets the watermark of p holds back.
