@@ -14,10 +14,11 @@ func TestWatermark(t *testing.T) {
 	ctx := context.Background()
 	hold := make(chan struct{})
 	finished := make(chan Record, 8)
+	slowStarted := make(chan Record, 1)
 
 	slow := rec(0, 0, "slow")
 	submit(t, e, Task{Record: slow, Ctx: ctx,
-		Attempt: func(context.Context, int) (Apply, error) { <-hold; return nil, nil },
+		Attempt: func(context.Context, int) (Apply, error) { slowStarted <- slow; <-hold; return nil, nil },
 		Release: rc.release(slow)})
 	for i := int64(1); i <= 3; i++ {
 		r := rec(0, i, "fast"+string(rune('0'+i)))
@@ -39,6 +40,9 @@ func TestWatermark(t *testing.T) {
 		t.Fatalf("first release %+v, want partition 1's task", got[0].Record)
 	}
 
+	// The slow head's attempt has started, so Stats counts it (a worker
+	// takes a task before its attempt starts).
+	recv(t, slowStarted, "the slow task's attempt to start")
 	st := e.Stats()
 	if len(st.Partitions) != 2 {
 		t.Fatalf("Stats has %d partitions, want 2: %+v", len(st.Partitions), st)

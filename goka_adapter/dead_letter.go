@@ -154,8 +154,11 @@ func errorHeader(err error) string {
 // topFrames returns the goroutine line of a stack as debug.Stack writes it,
 // and the first n frames below the panic (runtime.gopanic, written
 // "panic(...)"), or below the stack's top if it has no panic frame; the
-// frames of the recovery (debug.Stack, the deferred recover) are left out.
-// If frames are left out at the bottom, a last line says how many.
+// frames of the recovery (debug.Stack, the deferred recover) are left out,
+// and so are the adapter's and the executor's frames below the user's
+// callback (from proxyContext.runCallback down), which say nothing about
+// the record. If frames are left out at the bottom, a last line says how
+// many.
 func topFrames(stack string, n int) string {
 	lines := strings.Split(strings.TrimRight(stack, "\n"), "\n")
 	if len(lines) < 3 {
@@ -169,11 +172,21 @@ func topFrames(stack string, n int) string {
 		}
 	}
 	total := len(frames) / 2
+	for i := 0; i+1 < len(frames); i += 2 {
+		if strings.HasPrefix(frames[i], callbackRunner) {
+			n = min(n, i/2)
+			break
+		}
+	}
 	if total <= n {
 		return head + "\n" + strings.Join(frames, "\n") + "\n"
 	}
 	return fmt.Sprintf("%s\n%s\n... %d more frames cut\n", head, strings.Join(frames[:2*n], "\n"), total-n)
 }
+
+// callbackRunner starts the stack frame of the adapter's call of a user
+// callback: the frames below it are riffle's.
+const callbackRunner = "github.com/riffle-streams/riffle/goka_adapter.(*proxyContext).runCallback("
 
 // capped returns s cut to at most limit bytes, on a rune boundary, ending
 // with a note of how many bytes were cut.

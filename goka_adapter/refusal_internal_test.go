@@ -99,6 +99,25 @@ func TestTopFrames(t *testing.T) {
 	if got != want {
 		t.Errorf("topFrames:\n%s\nwant:\n%s", got, want)
 	}
+
+	// The adapter's and executor's frames below the user's callback are
+	// cut even within the frame limit.
+	b.Reset()
+	b.WriteString("goroutine 8 [running]:\n")
+	frame("panic({0x1, 0x2})")
+	frame("user.explode()")
+	frame("user.callback()")
+	frame(strings.TrimSuffix(callbackRunner, "(") + "(0xc0001, 0x2)")
+	frame("github.com/riffle-streams/riffle/asyncdsl.callAttempt()")
+	frame("github.com/riffle-streams/riffle/asyncdsl.(*Executor).work()")
+	got = topFrames(b.String(), 8)
+	want = "goroutine 8 [running]:\n" +
+		"user.explode()\n\t/src/user.explode().go:1 +0x1\n" +
+		"user.callback()\n\t/src/user.callback().go:1 +0x1\n" +
+		"... 3 more frames cut\n"
+	if got != want {
+		t.Errorf("topFrames cut at the callback:\n%s\nwant:\n%s", got, want)
+	}
 }
 
 func TestCapped(t *testing.T) {
