@@ -28,6 +28,8 @@ type Adapter struct {
 	gate     *commitGate
 	keys     *keyTracker
 
+	partitionCounts *partitionCounts // of the input topics, for the partition check
+
 	wrapped atomic.Int32 // callbacks wrapped by Async or Input
 
 	// bound is published once by NewProcessor and never changes after: every
@@ -64,8 +66,15 @@ func New(opts ...Option) (*Adapter, error) {
 	// Instances of one group that start together must not fail on each
 	// other's creation of its table, loop or dead-letter topic.
 	cfg.topicManager = topicmanager.RaceTolerant(cfg.topicManager)
+	// goka asks the topic manager for the partitions of every input topic:
+	// the counts the partition check needs.
+	counts := newPartitionCounts()
+	cfg.topicManager = counts.wrap(cfg.topicManager)
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
+	}
+	if cfg.logger == nil {
+		cfg.logger = goka.DefaultLogger()
 	}
 	execOpts := cfg.executor
 	if cfg.tracing != nil {
@@ -82,6 +91,8 @@ func New(opts ...Option) (*Adapter, error) {
 		emitter:  newEmitter(),
 		gate:     newCommitGate(),
 		keys:     newKeyTracker(),
+
+		partitionCounts: counts,
 	}, nil
 }
 

@@ -15,7 +15,10 @@ import (
 //
 //  1. it copies the record's metadata;
 //  2. it takes the record's deferred commit, so goka does not commit when
-//     the callback returns;
+//     the callback returns, and registers the offset with the commit gate,
+//     which keeps goka's other marks of the partition from passing it
+//     (commit_gate.go); it checks that the record's key belongs to its
+//     partition (partition_check.go);
 //  3. it hands the record to the executor, which may block while the key,
 //     the partition or the executor is full, after waiting while too many
 //     records' writes wait for the producer (backpressure on the
@@ -26,7 +29,8 @@ import (
 // goka's commit: committable outcomes commit; abandoned records call the
 // deferred commit too (goka waits for it) but their mark is dropped by the
 // commit gate; failed records pass their error, which stops the processor
-// as a goka callback error would.
+// as a goka callback error would, and the gate drops every later mark of
+// the partition.
 func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) {
 	gctx = unguarded(gctx)
 	graph, guarded := a.graph()
@@ -41,6 +45,16 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	r.commit = gctx.DeferCommit()
 	if a.cfg.deterministic {
 		r.released = make(chan struct{})
+	}
+	gp := a.gate.lookup(string(r.rec.topic), r.rec.partition)
+	if gp == nil {
+		gp = a.gate.add(string(r.rec.topic), r.rec.partition, a.newGatedPartition(graph, string(r.rec.topic)))
+	}
+	if gp.marked {
+		// Before the record is submitted, and before goka delivers (and
+		// may mark) the next record of the partition: see commitGate.
+		gp.hold(r.rec.offset)
+		r.expectedPartition, r.mispartitioned = a.checkPartition(gp, &r.rec)
 	}
 
 	if r.guarded {
@@ -84,16 +98,20 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 // partition goroutine, before Submit publishes the task, and only read
 // afterwards, except first (below).
 type asyncRecord struct {
-	a          *Adapter
-	graph      *goka.GroupGraph
-	guarded    bool // the processor has the sync guard: count the record in a.keys
-	rec        recordMeta
-	trace      *tracing.Record // nil if tracing is off
-	msg        any
-	cb         goka.ProcessCallback
-	assignment context.Context // goka's context of the record's partition assignment
-	commit     func(error)     // goka's deferred commit of the record
-	released   chan struct{}   // deterministic mode: closed by release
+	a       *Adapter
+	graph   *goka.GroupGraph
+	guarded bool // the processor has the sync guard: count the record in a.keys
+	// mispartitioned is set under WithStrictPartitioning for a record whose
+	// key belongs to expectedPartition: its attempt fails permanently.
+	mispartitioned    bool
+	expectedPartition int32
+	rec               recordMeta
+	trace             *tracing.Record // nil if tracing is off
+	msg               any
+	cb                goka.ProcessCallback
+	assignment        context.Context // goka's context of the record's partition assignment
+	commit            func(error)     // goka's deferred commit of the record
+	released          chan struct{}   // deterministic mode: closed by release
 
 	// first is the state of attempt 1, allocated with the record since
 	// most records need just one attempt. The executor runs a task's
@@ -117,6 +135,10 @@ func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
 		r.commit(nil)
 	default:
+		// goka does not mark a record whose deferred commit gets an
+		// error; the gate learns that nothing at or past it may be
+		// marked in this generation (goka's own marks included).
+		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
 		r.commit(o.Err)
 	}
 	if r.released != nil {
@@ -130,6 +152,11 @@ func (r *asyncRecord) Attempt(ctx context.Context, n int) (asyncdsl.Apply, error
 	if u, ok := r.msg.(undecodable); ok {
 		return nil, asyncdsl.Permanent(&DecodeError{
 			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Err: u.err,
+		})
+	}
+	if r.mispartitioned {
+		return nil, asyncdsl.Permanent(&MispartitionedError{
+			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Expected: r.expectedPartition,
 		})
 	}
 	st := &r.first

@@ -22,6 +22,9 @@ type config struct {
 	topicManager  goka.TopicManagerBuilder
 	hasher        func() hash.Hash32
 
+	logger             goka.Logger
+	strictPartitioning bool
+
 	tracing *tracing.Tracing
 
 	tester          *tester.Tester
@@ -70,10 +73,30 @@ func WithTopicManagerBuilder(b goka.TopicManagerBuilder) Option {
 	return optionFunc(func(c *config) { c.topicManager = b })
 }
 
-// WithHasher sets the hasher used to find a lookup key's partition. It must
-// be the hasher the processor uses (goka.WithHasher). Default
-// goka.DefaultHasher.
+// WithHasher sets the hasher used to find a lookup key's partition and to
+// check that each input record's key belongs to the partition it came from
+// (see WithStrictPartitioning). It must be the hasher the processor uses
+// (goka.WithHasher). Default goka.DefaultHasher, sarama's FNV-1a; for
+// inputs written by Java clients or Kafka Streams, use Murmur2Hasher on
+// both.
 func WithHasher(h func() hash.Hash32) Option { return optionFunc(func(c *config) { c.hasher = h }) }
+
+// WithStrictPartitioning sends an input record whose key the hasher (see
+// WithHasher) puts in another partition than the one it came from to the
+// error policy, as a *MispartitionedError, instead of processing it. Such a
+// record was written by a producer that does not partition as goka does;
+// processed, it reads and writes state that the other records of its key
+// never see. Default off: such records are processed, counted
+// (Adapter.Mispartitioned, the riffle.record.mispartitioned metric) and the
+// first of each partition is logged.
+func WithStrictPartitioning() Option {
+	return optionFunc(func(c *config) { c.strictPartitioning = true })
+}
+
+// WithLogger sets where the adapter logs (a mis-partitioned input record,
+// once per partition). Default goka.DefaultLogger(), goka's standard error
+// logger; pass the logger given to goka.WithLogger to keep one log.
+func WithLogger(l goka.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
 
 // WithDeadLetterTopic sets the topic that records go to under
 // asyncdsl.DeadLetterOnError. Default "<group>-dead-letters". The adapter
