@@ -99,6 +99,11 @@ func New(opts ...Option) (*Adapter, error) {
 // Executor returns the adapter's executor, for stats and inspection.
 func (a *Adapter) Executor() *asyncdsl.Executor { return a.executor }
 
+// StatsTopKeys is the executor's StatsTopKeys. With Mispartitioned it makes
+// the adapter a tracing.MispartitionSource: tracing.Inspect and
+// tracing.Handler given the adapter list the mis-partitioned counts too.
+func (a *Adapter) StatsTopKeys(topKeys int) asyncdsl.Stats { return a.executor.StatsTopKeys(topKeys) }
+
 // Async wraps a goka callback so that it runs on the adapter's executor.
 // The callback's code does not change.
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -108,6 +109,19 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 		if got := a.Mispartitioned(string(input), p); got != n {
 			t.Errorf("Mispartitioned(%s, %d) = %d, want %d", input, p, got, n)
 		}
+	}
+	// The inspection of the adapter lists the same counts.
+	listed := 0
+	for _, pi := range tracing.Inspect(a, 0).Partitions {
+		if pi.Topic == string(input) {
+			listed++
+			if pi.Mispartitioned != want[pi.Partition] {
+				t.Errorf("inspection of partition %d: %d mis-partitioned, want %d", pi.Partition, pi.Mispartitioned, want[pi.Partition])
+			}
+		}
+	}
+	if listed == 0 {
+		t.Errorf("the inspection lists no partition of %s", input)
 	}
 	lines := logs.matching("does not partition as goka does")
 	if len(lines) != 2 {
