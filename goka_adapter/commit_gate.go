@@ -2,7 +2,7 @@ package gokaadapter
 
 import (
 	"context"
-	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -59,9 +59,11 @@ import (
 //
 // Concurrency: every async record takes its partition's state twice (hold,
 // release), on many partitions at once, so the state is per (topic,
-// partition), each with its own lock, found through an immutable map
+// partition), each with its own lock, found through an immutable table
 // published by an atomic pointer (copied under mu when a partition is seen
-// for the first time); no lock is shared by all partitions.
+// for the first time); no lock is shared by all partitions. The table is
+// indexed by partition number (goka's partitions are 0..n-1), then holds
+// the partition's topics, usually one: a lookup costs no hashing.
 //
 // Lifetime: held offsets, deferred marks and abandoned offsets belong to
 // one group generation. Setup of the next generation clears them. That is
@@ -70,13 +72,13 @@ import (
 // timeout), and its partition goroutines have returned by then, so no old
 // hold or mark can arrive after the next Setup.
 type commitGate struct {
-	parts atomic.Pointer[map[topicPartition]*gatedPartition]
-	mu    sync.Mutex // serialises writers of parts
+	parts atomic.Pointer[[][]*gatedPartition] // by partition, then topic
+	mu    sync.Mutex                          // serialises writers of parts
 }
 
 func newCommitGate() *commitGate {
 	g := &commitGate{}
-	g.parts.Store(&map[topicPartition]*gatedPartition{})
+	g.parts.Store(&[][]*gatedPartition{})
 	return g
 }
 
@@ -84,6 +86,8 @@ func newCommitGate() *commitGate {
 // partition check of its records (check), so that dispatch finds both with
 // one lookup.
 type gatedPartition struct {
+	topic string
+
 	mu struct {
 		sync.Mutex
 		// held[head:] are the offsets of the partition's async records
@@ -117,23 +121,34 @@ const compactAt = 1024
 // lookup returns the state of (topic, partition), or nil if dispatch never
 // saw the partition: then riffle holds nothing there, and marks pass.
 func (g *commitGate) lookup(topic string, partition int32) *gatedPartition {
-	return (*g.parts.Load())[topicPartition{topic, partition}]
+	parts := *g.parts.Load()
+	if partition < 0 || int(partition) >= len(parts) {
+		return nil
+	}
+	for _, gp := range parts[partition] {
+		if gp.topic == topic {
+			return gp
+		}
+	}
+	return nil
 }
 
-// add publishes gp as the state of (topic, partition), unless the partition
-// has one already, and returns the partition's state. Only dispatch adds
-// states, when it first sees a partition; marks only look them up.
-func (g *commitGate) add(topic string, partition int32, gp *gatedPartition) *gatedPartition {
-	tp := topicPartition{topic, partition}
+// add publishes gp as the state of (gp.topic, partition), unless the
+// partition has one already, and returns the partition's state. Only
+// dispatch adds states, when it first sees a partition; marks only look
+// them up.
+func (g *commitGate) add(partition int32, gp *gatedPartition) *gatedPartition {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	old := *g.parts.Load()
-	if existing, ok := old[tp]; ok {
+	if existing := g.lookup(gp.topic, partition); existing != nil {
 		return existing
 	}
 	gp.mu.deferred, gp.mu.abandonedFrom = noMark, noMark
-	next := maps.Clone(old)
-	next[tp] = gp
+	next := slices.Clone(*g.parts.Load())
+	if n := int(partition) + 1; n > len(next) {
+		next = append(next, make([][]*gatedPartition, n-len(next))...)
+	}
+	next[partition] = append(slices.Clone(next[partition]), gp)
 	g.parts.Store(&next)
 	return gp
 }
@@ -232,11 +247,13 @@ func (gp *gatedPartition) removeLocked(offset int64) {
 // reset forgets the held offsets, deferred marks and abandoned offsets of
 // the previous generation (see the type comment).
 func (g *commitGate) reset() {
-	for _, gp := range *g.parts.Load() {
-		gp.mu.Lock()
-		gp.mu.held, gp.mu.head = gp.mu.held[:0], 0
-		gp.mu.deferred, gp.mu.abandonedFrom = noMark, noMark
-		gp.mu.Unlock()
+	for _, topics := range *g.parts.Load() {
+		for _, gp := range topics {
+			gp.mu.Lock()
+			gp.mu.held, gp.mu.head = gp.mu.held[:0], 0
+			gp.mu.deferred, gp.mu.abandonedFrom = noMark, noMark
+			gp.mu.Unlock()
+		}
 	}
 }
 

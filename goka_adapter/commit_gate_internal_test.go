@@ -3,6 +3,8 @@ package gokaadapter
 import (
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/IBM/sarama"
@@ -23,7 +25,7 @@ func (s *markSession) MarkOffset(_ string, _ int32, offset int64, _ string) {
 
 func newGateUnderTest() (*commitGate, *gatedPartition, *gatedSession, *markSession) {
 	g := newCommitGate()
-	gp := g.add("t", 0, &gatedPartition{marked: true})
+	gp := g.add(0, &gatedPartition{topic: "t", marked: true})
 	ms := &markSession{}
 	return g, gp, &gatedSession{ConsumerGroupSession: ms, gate: g}, ms
 }
@@ -171,4 +173,30 @@ func TestCommitGateReset(t *testing.T) {
 	if !slices.Equal(ms.marks, []int64{9}) {
 		t.Fatalf("marks %v after reset, want [9]", ms.marks)
 	}
+}
+
+type nopSession struct{ sarama.ConsumerGroupSession }
+
+func (nopSession) MarkOffset(string, int32, int64, string) {}
+
+// One async record's passage through the gate: dispatch's lookup and hold,
+// then the release's mark, on 8 partitions from parallel goroutines.
+func BenchmarkGateRecord(b *testing.B) {
+	g := newCommitGate()
+	s := &gatedSession{ConsumerGroupSession: nopSession{}, gate: g}
+	var next atomic.Int32
+	b.RunParallel(func(pb *testing.PB) {
+		p := next.Add(1) % 8
+		topic := "input-" + strconv.Itoa(0)
+		var off int64
+		for pb.Next() {
+			gp := g.lookup(topic, p)
+			if gp == nil {
+				gp = g.add(p, &gatedPartition{topic: topic, marked: true})
+			}
+			gp.hold(off)
+			s.MarkOffset(topic, p, off+1, "")
+			off++
+		}
+	})
 }

@@ -48,7 +48,7 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	}
 	gp := a.gate.lookup(string(r.rec.topic), r.rec.partition)
 	if gp == nil {
-		gp = a.gate.add(string(r.rec.topic), r.rec.partition, a.newGatedPartition(graph, string(r.rec.topic)))
+		gp = a.gate.add(r.rec.partition, a.newGatedPartition(graph, string(r.rec.topic)))
 	}
 	if gp.marked {
 		// Before the record is submitted, and before goka delivers (and

@@ -91,7 +91,7 @@ func (a *Adapter) Mispartitioned(topic string, partition int32) int64 {
 // newGatedPartition is the state of a partition that dispatch sees for the
 // first time.
 func (a *Adapter) newGatedPartition(graph *goka.GroupGraph, topic string) *gatedPartition {
-	gp := &gatedPartition{marked: marksTopic(graph, topic)}
+	gp := &gatedPartition{topic: topic, marked: marksTopic(graph, topic)}
 	if gp.marked {
 		gp.check.partitions = a.partitionCounts.get(topic)
 		gp.check.hasher = a.cfg.hasher()
