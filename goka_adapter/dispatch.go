@@ -98,20 +98,21 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 // partition goroutine, before Submit publishes the task, and only read
 // afterwards, except first (below).
 type asyncRecord struct {
-	a       *Adapter
-	graph   *goka.GroupGraph
-	guarded bool // the processor has the sync guard: count the record in a.keys
+	a          *Adapter
+	graph      *goka.GroupGraph
+	guarded    bool // the processor has the sync guard: count the record in a.keys
+	rec        recordMeta
+	trace      *tracing.Record // nil if tracing is off
+	msg        any
+	cb         goka.ProcessCallback
+	assignment context.Context // goka's context of the record's partition assignment
+	commit     func(error)     // goka's deferred commit of the record
+	released   chan struct{}   // deterministic mode: closed by release
+
 	// mispartitioned is set under WithStrictPartitioning for a record whose
 	// key belongs to expectedPartition: its attempt fails permanently.
 	mispartitioned    bool
 	expectedPartition int32
-	rec               recordMeta
-	trace             *tracing.Record // nil if tracing is off
-	msg               any
-	cb                goka.ProcessCallback
-	assignment        context.Context // goka's context of the record's partition assignment
-	commit            func(error)     // goka's deferred commit of the record
-	released          chan struct{}   // deterministic mode: closed by release
 
 	// first is the state of attempt 1, allocated with the record since
 	// most records need just one attempt. The executor runs a task's
