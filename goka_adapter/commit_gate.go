@@ -66,14 +66,19 @@ import (
 // the partition's topics, usually one: a lookup costs no hashing.
 //
 // Lifetime: held offsets, deferred marks and abandoned offsets belong to
-// one group generation. Setup of the next generation clears them. That is
-// safe because goka's Cleanup of the old generation waits for all of its
-// deferred commits (the executor releases every record within the drain
-// timeout), and its partition goroutines have returned by then, so no old
-// hold or mark can arrive after the next Setup.
+// one group generation (one session). Setup of the next generation clears
+// them. That is safe because goka's Cleanup of the old generation waits for
+// all of its deferred commits (the executor releases every record within
+// the drain timeout), and its partition goroutines have returned by then,
+// so no old hold or mark arrives after the next Setup. Should one arrive
+// all the same (goka stops waiting after 60 s), it carries its generation
+// and is dropped: a mark through the session of an ended generation, or
+// the abandonment of a record dispatched in it, must neither commit nor
+// block anything of the next one; the record is consumed again.
 type commitGate struct {
-	parts atomic.Pointer[[][]*gatedPartition] // by partition, then topic
-	mu    sync.Mutex                          // serialises writers of parts
+	parts      atomic.Pointer[[][]*gatedPartition] // by partition, then topic
+	mu         sync.Mutex                          // serialises writers of parts
+	generation atomic.Int32                        // of the current session, counted by Setup
 }
 
 func newCommitGate() *commitGate {
@@ -160,9 +165,12 @@ func (gp *gatedPartition) hold(offset int64) {
 	gp.mu.Unlock()
 }
 
-// abandon records that the record at offset will not be committed
-// (abandoned, or failed) and releases its hold.
-func (g *commitGate) abandon(topic string, partition int32, offset int64) {
+// abandon records that the record at offset, dispatched in generation,
+// will not be committed (abandoned, or failed) and releases its hold.
+func (g *commitGate) abandon(topic string, partition int32, offset int64, generation int32) {
+	if generation != g.generation.Load() {
+		return // of an ended session (see Lifetime)
+	}
 	gp := g.lookup(topic, partition)
 	if gp == nil {
 		return // not held: dispatch creates the state before any release
@@ -280,31 +288,45 @@ func (c *gatedConsumerGroup) Consume(ctx context.Context, topics []string, handl
 
 // gatedHandler hands goka a gated session in all three handler calls: goka
 // keeps the session it gets in Setup to build its committer.
+//
+// sarama makes one handler call of Setup, then ConsumeClaim per claim, then
+// Cleanup per session, on a handler made per Consume call, so generation
+// is written by Setup before the other calls read it.
 type gatedHandler struct {
-	inner sarama.ConsumerGroupHandler
-	gate  *commitGate
+	inner      sarama.ConsumerGroupHandler
+	gate       *commitGate
+	generation int32
 }
 
 func (h *gatedHandler) Setup(s sarama.ConsumerGroupSession) error {
+	h.generation = h.gate.generation.Add(1)
 	h.gate.reset()
-	return h.inner.Setup(&gatedSession{ConsumerGroupSession: s, gate: h.gate})
+	return h.inner.Setup(h.session(s))
 }
 
 func (h *gatedHandler) Cleanup(s sarama.ConsumerGroupSession) error {
-	return h.inner.Cleanup(&gatedSession{ConsumerGroupSession: s, gate: h.gate})
+	return h.inner.Cleanup(h.session(s))
 }
 
 func (h *gatedHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
-	return h.inner.ConsumeClaim(&gatedSession{ConsumerGroupSession: s, gate: h.gate}, claim)
+	return h.inner.ConsumeClaim(h.session(s), claim)
+}
+
+func (h *gatedHandler) session(s sarama.ConsumerGroupSession) *gatedSession {
+	return &gatedSession{ConsumerGroupSession: s, gate: h.gate, generation: h.generation}
 }
 
 type gatedSession struct {
 	sarama.ConsumerGroupSession
-	gate *commitGate
+	gate       *commitGate
+	generation int32
 }
 
 // MarkOffset receives the next offset to consume, as goka passes offset+1.
 func (s *gatedSession) MarkOffset(topic string, partition int32, offset int64, metadata string) {
+	if s.generation != s.gate.generation.Load() {
+		return // a late mark of an ended session (see commitGate, Lifetime)
+	}
 	gp := s.gate.lookup(topic, partition)
 	if gp == nil {
 		s.ConsumerGroupSession.MarkOffset(topic, partition, offset, metadata)

@@ -106,7 +106,7 @@ func TestCommitGateSteps(t *testing.T) {
 				case "mark":
 					s.MarkOffset("t", 0, st.offset+1, "")
 				case "abandon":
-					g.abandon("t", 0, st.offset)
+					g.abandon("t", 0, st.offset, 0)
 				}
 				if got := ms.marks[before:]; !slices.Equal(got, st.want) && (len(got) != 0 || len(st.want) != 0) {
 					t.Fatalf("step %d (%s %d): marks %v, want %v", i, st.op, st.offset, got, st.want)
@@ -161,17 +161,45 @@ func TestCommitGateNeverPassesHeld(t *testing.T) {
 	}
 }
 
-// reset at Setup forgets the previous generation.
-func TestCommitGateReset(t *testing.T) {
-	g, gp, s, ms := newGateUnderTest()
+// sessionRecorder is a consumer group handler that keeps the session its
+// Setup gets, as goka's processor does.
+type sessionRecorder struct{ session sarama.ConsumerGroupSession }
+
+func (r *sessionRecorder) Setup(s sarama.ConsumerGroupSession) error { r.session = s; return nil }
+func (r *sessionRecorder) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (r *sessionRecorder) ConsumeClaim(sarama.ConsumerGroupSession, sarama.ConsumerGroupClaim) error {
+	return nil
+}
+
+// Setup of a new session forgets the held offsets, deferred marks and
+// abandoned offsets of the previous one, and a late mark or abandonment of
+// the previous session (after goka stopped waiting for it) changes nothing.
+func TestCommitGateGenerations(t *testing.T) {
+	g := newCommitGate()
+	ms := &markSession{}
+	inner := &sessionRecorder{}
+	if err := (&gatedHandler{inner: inner, gate: g}).Setup(ms); err != nil {
+		t.Fatal(err)
+	}
+	first := inner.session
+	gp := g.add(0, &gatedPartition{topic: "t", marked: true})
 	gp.hold(0)
-	g.abandon("t", 0, 0)
+	g.abandon("t", 0, 0, 1)
 	gp.hold(5)
-	s.MarkOffset("t", 0, 7, "")
-	g.reset()
-	s.MarkOffset("t", 0, 9, "")
-	if !slices.Equal(ms.marks, []int64{9}) {
-		t.Fatalf("marks %v after reset, want [9]", ms.marks)
+	first.MarkOffset("t", 0, 7, "") // dropped: past the abandoned 0
+
+	if err := (&gatedHandler{inner: inner, gate: g}).Setup(ms); err != nil {
+		t.Fatal(err)
+	}
+	second := inner.session
+	first.MarkOffset("t", 0, 6, "") // the late release of 5
+	g.abandon("t", 0, 3, 1)         // a late abandonment
+	second.MarkOffset("t", 0, 9, "")
+	gp.hold(9)
+	second.MarkOffset("t", 0, 12, "") // waits for 9
+	second.MarkOffset("t", 0, 10, "")
+	if want := []int64{9, 10, 12}; !slices.Equal(ms.marks, want) {
+		t.Fatalf("marks %v, want %v", ms.marks, want)
 	}
 }
 

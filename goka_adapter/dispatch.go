@@ -46,6 +46,7 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	if a.cfg.deterministic {
 		r.released = make(chan struct{})
 	}
+	r.generation = a.gate.generation.Load()
 	gp := a.gate.lookup(string(r.rec.topic), r.rec.partition)
 	if gp == nil {
 		gp = a.gate.add(r.rec.partition, a.newGatedPartition(graph, string(r.rec.topic)))
@@ -113,6 +114,8 @@ type asyncRecord struct {
 	// key belongs to expectedPartition: its attempt fails permanently.
 	mispartitioned    bool
 	expectedPartition int32
+	// generation is the commit gate's session generation at dispatch.
+	generation int32
 
 	// first is the state of attempt 1, allocated with the record since
 	// most records need just one attempt. The executor runs a task's
@@ -133,13 +136,13 @@ func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 	case o.Committable():
 		r.commit(nil)
 	case o.Status == asyncdsl.Abandoned:
-		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
+		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset, r.generation)
 		r.commit(nil)
 	default:
 		// goka does not mark a record whose deferred commit gets an
 		// error; the gate learns that nothing at or past it may be
 		// marked in this generation (goka's own marks included).
-		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
+		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset, r.generation)
 		r.commit(o.Err)
 	}
 	if r.released != nil {
