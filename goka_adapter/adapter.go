@@ -30,6 +30,8 @@ type Adapter struct {
 	stops    *stops     // failure.go
 	log      *recordLog // record_log.go
 
+	partitionCounts *partitionCounts // of the input topics, for the partition check
+
 	wrapped atomic.Int32 // callbacks wrapped by Async or Input
 
 	// bound is published once by NewProcessor and never changes after: every
@@ -69,19 +71,25 @@ func New(opts ...Option) (*Adapter, error) {
 		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
 	}
 	return &Adapter{
-		cfg:      cfg,
-		executor: exec,
-		storages: newStorageRegistry(),
-		emitter:  newEmitter(),
-		gate:     newCommitGate(),
-		keys:     newKeyTracker(),
-		stops:    newStops(),
-		log:      newRecordLog(cfg.logger),
+		cfg:             cfg,
+		executor:        exec,
+		storages:        newStorageRegistry(),
+		emitter:         newEmitter(),
+		gate:            newCommitGate(),
+		keys:            newKeyTracker(),
+		stops:           newStops(),
+		log:             newRecordLog(cfg.logger),
+		partitionCounts: newPartitionCounts(),
 	}, nil
 }
 
 // Executor returns the adapter's executor, for stats and inspection.
 func (a *Adapter) Executor() *asyncdsl.Executor { return a.executor }
+
+// StatsTopKeys is the executor's StatsTopKeys. With Mispartitioned it makes
+// the adapter a tracing.MispartitionSource: tracing.Inspect and
+// tracing.Handler given the adapter list the mis-partitioned counts too.
+func (a *Adapter) StatsTopKeys(topKeys int) asyncdsl.Stats { return a.executor.StatsTopKeys(topKeys) }
 
 // Async wraps a goka callback so that it runs on the adapter's executor.
 // The callback's code does not change.

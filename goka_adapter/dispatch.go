@@ -15,7 +15,10 @@ import (
 //
 //  1. it copies the record's metadata;
 //  2. it takes the record's deferred commit, so goka does not commit when
-//     the callback returns;
+//     the callback returns, and registers the offset with the commit gate,
+//     which keeps goka's other marks of the partition from passing it
+//     (commit_gate.go); it checks that the record's key belongs to its
+//     partition (partition_check.go);
 //  3. it hands the record to the executor, which may block while the key,
 //     the partition or the executor is full, after waiting while too many
 //     records' writes wait for the producer (backpressure on the
@@ -42,6 +45,17 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	r.commit = gctx.DeferCommit()
 	if a.cfg.deterministic {
 		r.released = make(chan struct{})
+	}
+	r.generation = a.gate.generation.Load()
+	gp := a.gate.lookup(string(r.rec.topic), r.rec.partition)
+	if gp == nil {
+		gp = a.gate.add(r.rec.partition, a.newGatedPartition(graph, string(r.rec.topic)))
+	}
+	if gp.marked {
+		// Before the record is submitted, and before goka delivers (and
+		// may mark) the next record of the partition: see commitGate.
+		gp.hold(r.rec.offset)
+		r.expectedPartition, r.mispartitioned = a.checkPartition(gp, &r.rec)
 	}
 
 	if r.guarded {
@@ -96,6 +110,13 @@ type asyncRecord struct {
 	commit     func(error)     // goka's deferred commit of the record
 	released   chan struct{}   // deterministic mode: closed by release
 
+	// mispartitioned is set under WithStrictPartitioning for a record whose
+	// key belongs to expectedPartition: its attempt fails permanently.
+	mispartitioned    bool
+	expectedPartition int32
+	// generation is the commit gate's session generation at dispatch.
+	generation int32
+
 	// first is the state of attempt 1, allocated with the record since
 	// most records need just one attempt. Attempt 1 is its only user;
 	// later attempts allocate their own, because user code may still call
@@ -119,7 +140,7 @@ func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 		}
 		r.commit(nil)
 	case o.Status == asyncdsl.Abandoned:
-		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
+		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset, r.generation)
 		r.commit(nil)
 	default:
 		r.a.releaseFailed(r, o) // failure.go: goka gets the partition's first error only
@@ -135,6 +156,11 @@ func (r *asyncRecord) Attempt(ctx context.Context, n int) (asyncdsl.Apply, error
 	if u, ok := r.msg.(undecodable); ok {
 		return nil, asyncdsl.Permanent(&DecodeError{
 			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Err: u.err,
+		})
+	}
+	if r.mispartitioned {
+		return nil, asyncdsl.Permanent(&MispartitionedError{
+			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Expected: r.expectedPartition,
 		})
 	}
 	st := &r.first

@@ -84,6 +84,24 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
+// MispartitionedError is the error, under WithStrictPartitioning, of an
+// input record whose key the processor's hasher (WithHasher) puts in
+// another partition than the one the record came from: its producer does
+// not partition as goka does, and the key's state is in partition Expected.
+// It is permanent: the error policy decides at once.
+type MispartitionedError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       string
+	Expected  int32
+}
+
+func (e *MispartitionedError) Error() string {
+	return fmt.Sprintf("gokaadapter: record %s/%d@%d (key %q) is in the wrong partition: the processor's hasher puts its key in partition %d",
+		e.Topic, e.Partition, e.Offset, e.Key, e.Expected)
+}
+
 // FailError is the error of a callback that called ctx.Fail.
 type FailError struct{ Err error }
 

@@ -22,7 +22,8 @@ import (
 // a partition with many records in flight stopped with one line per record
 // (tens of kilobytes). So the first failed record of an assignment passes a
 // *PartitionStopError to goka, and the later ones are released as abandoned
-// records are: their marks are dropped by the commit gate, so that no later
+// records are: their marks are dropped by the commit gate (which learns of
+// the first failed offset in releaseFailed), so that no later
 // offset is committed, and their deferred commits are called without an
 // error. The stop error counts them; Processor.Run's error reports the
 // count, since goka formats an error's text when it receives it, before
@@ -46,6 +47,11 @@ func newStops() *stops {
 
 // releaseFailed releases the failed record r with outcome o.
 func (a *Adapter) releaseFailed(r *asyncRecord, o asyncdsl.Outcome) {
+	// goka does not mark a record whose deferred commit gets an error, and
+	// the later ones are abandoned: either way the gate learns that nothing
+	// at or past the record may be marked in this generation (goka's own
+	// marks, such as a tombstone's, included).
+	a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset, r.generation)
 	s := a.stops
 	s.mu.Lock()
 	stop := s.mu.byAssignment[r.assignment]
@@ -64,7 +70,6 @@ func (a *Adapter) releaseFailed(r *asyncRecord, o asyncdsl.Outcome) {
 		return
 	}
 	stop.notCommitted.Add(1)
-	a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset)
 	r.commit(nil)
 }
 

@@ -21,6 +21,8 @@ type config struct {
 	builders gokaBuilders
 	hasher   func() hash.Hash32
 
+	strictPartitioning bool
+
 	tracing *tracing.Tracing
 	logger  *slog.Logger
 
@@ -75,10 +77,25 @@ func WithTopicManagerBuilder(b goka.TopicManagerBuilder) Option {
 	return optionFunc(func(c *config) { c.builders.topicManager = b })
 }
 
-// WithHasher sets the hasher used to find a lookup key's partition. It must
-// be the hasher the processor uses (goka.WithHasher). Default
-// goka.DefaultHasher.
+// WithHasher sets the hasher used to find a lookup key's partition and to
+// check that each input record's key belongs to the partition it came from
+// (see WithStrictPartitioning). It must be the hasher the processor uses
+// (goka.WithHasher). Default goka.DefaultHasher, sarama's FNV-1a; for
+// inputs written by Java clients or Kafka Streams, use Murmur2Hasher on
+// both.
 func WithHasher(h func() hash.Hash32) Option { return optionFunc(func(c *config) { c.hasher = h }) }
+
+// WithStrictPartitioning sends an input record whose key the hasher (see
+// WithHasher) puts in another partition than the one it came from to the
+// error policy, as a *MispartitionedError, instead of processing it. Such a
+// record was written by a producer that does not partition as goka does;
+// processed, it reads and writes state that the other records of its key
+// never see. Default off: such records are processed, counted
+// (Adapter.Mispartitioned, the riffle.record.mispartitioned metric) and the
+// first of each partition is logged.
+func WithStrictPartitioning() Option {
+	return optionFunc(func(c *config) { c.strictPartitioning = true })
+}
 
 // WithDeadLetterTopic sets the topic that records go to under
 // asyncdsl.DeadLetterOnError. Default "<group>-dead-letters". The adapter
@@ -118,8 +135,9 @@ func WithTracing(t *tracing.Tracing) Option { return optionFunc(func(c *config) 
 
 // WithLogger sets the logger of the adapter's lines about single records:
 // a record skipped by the error policy, a dead letter written without the
-// record's value because the full one was refused, and a record skipped
-// because even that was refused. Per (topic, partition) and kind, the first
+// record's value because the full one was refused, a record skipped
+// because even that was refused, and the first mis-partitioned record of a
+// partition (see WithStrictPartitioning). Per (topic, partition) and kind, the first
 // record is logged, and later ones are summed up in one line at most once a
 // minute, so that a topic full of bad records cannot flood the log (every
 // one is counted in the executor's Stats and, with tracing, in the

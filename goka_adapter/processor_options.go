@@ -107,6 +107,9 @@ func (a *Adapter) resolveBuilders(brokers []string, graph *goka.GroupGraph, give
 	// Instances of one group that start together must not fail on each
 	// other's creation of its table, loop or dead-letter topic.
 	base.topicManager = topicmanager.RaceTolerant(base.topicManager)
+	// goka asks the topic manager for the partitions of every input topic:
+	// the counts the partition check needs (partition_check.go).
+	base.topicManager = a.partitionCounts.wrap(base.topicManager)
 	if err := a.ensureDeadLetterTopic(brokers, graph, base.topicManager); err != nil {
 		return gokaBuilders{}, err
 	}

@@ -46,6 +46,19 @@ type PartitionInspection struct {
 	LongestKeyQueue int             `json:"longest_key_queue"`
 	BlockedKeys     []KeyInspection `json:"blocked_keys"`
 	LastError       string          `json:"last_error,omitempty"`
+	// Mispartitioned counts the partition's input records whose key
+	// belongs to another partition, when the source counts them (see
+	// MispartitionSource).
+	Mispartitioned int64 `json:"mispartitioned,omitempty"`
+}
+
+// MispartitionSource is a StatsSource that also counts the input records
+// of a (topic, partition) whose key the processor's hasher puts in another
+// partition: a *gokaadapter.Adapter is one. Inspect and Handler add its
+// counts to the partitions they list.
+type MispartitionSource interface {
+	StatsSource
+	Mispartitioned(topic string, partition int32) int64
 }
 
 // HeadInspection is the record a partition's watermark waits on.
@@ -68,10 +81,18 @@ type KeyInspection struct {
 }
 
 // Inspect takes a snapshot of e (an *asyncdsl.Executor, for example
-// Adapter.Executor()) listing at most topKeys blocked keys per partition.
-// It costs one Stats call: fine on demand, not per record.
+// Adapter.Executor(), or the *gokaadapter.Adapter itself, which adds the
+// mis-partitioned counts) listing at most topKeys blocked keys per
+// partition. It costs one Stats call: fine on demand, not per record.
 func Inspect(e StatsSource, topKeys int) Inspection {
-	return inspection(e.StatsTopKeys(topKeys), time.Now())
+	in := inspection(e.StatsTopKeys(topKeys), time.Now())
+	if m, ok := e.(MispartitionSource); ok {
+		for i := range in.Partitions {
+			p := &in.Partitions[i]
+			p.Mispartitioned = m.Mispartitioned(p.Topic, p.Partition)
+		}
+	}
+	return in
 }
 
 func inspection(s asyncdsl.Stats, now time.Time) Inspection {

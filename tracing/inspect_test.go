@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -206,4 +207,57 @@ func TestStuckCallsReported(t *testing.T) {
 	unblock()
 	eventually(t, 10*time.Second, "the stuck call to return", func() bool { return e.Stats().Stuck == 0 })
 	check(0, 1, 1)
+}
+
+// mispartitionSource is a StatsSource that counts mis-partitioned records,
+// as a *gokaadapter.Adapter does.
+type mispartitionSource struct {
+	stats  asyncdsl.Stats
+	counts map[int32]int64
+}
+
+func (m mispartitionSource) StatsTopKeys(int) asyncdsl.Stats { return m.stats }
+func (m mispartitionSource) Mispartitioned(topic string, p int32) int64 {
+	if topic != "orders" {
+		return 0
+	}
+	return m.counts[p]
+}
+
+// Inspect adds the counts of a MispartitionSource to its partitions, and
+// CountMispartitioned feeds riffle.record.mispartitioned per partition (a
+// nil Tracing ignores it).
+func TestMispartitionedInspectionAndMetric(t *testing.T) {
+	src := mispartitionSource{
+		stats: asyncdsl.Stats{Partitions: []asyncdsl.PartitionStats{
+			{Topic: "orders", Partition: 0, HeadOffset: -1, TailOffset: -1},
+			{Topic: "orders", Partition: 1, HeadOffset: -1, TailOffset: -1},
+		}},
+		counts: map[int32]int64{1: 3},
+	}
+	in := tracing.Inspect(src, 0)
+	if got := []int64{in.Partitions[0].Mispartitioned, in.Partitions[1].Mispartitioned}; got[0] != 0 || got[1] != 3 {
+		t.Fatalf("inspection counts %v, want [0 3]", got)
+	}
+	b, _ := json.Marshal(in.Partitions[1])
+	if !json.Valid(b) || !strings.Contains(string(b), `"mispartitioned":3`) {
+		t.Errorf("JSON of the partition lacks its count: %s", b)
+	}
+
+	tel := newTelemetry(t)
+	tr := tel.tracing(t)
+	for range 3 {
+		tr.CountMispartitioned("g", "orders", 1)
+	}
+	tr.CountMispartitioned("g", "orders", 2)
+	var off *tracing.Tracing
+	off.CountMispartitioned("g", "orders", 1)
+	rm := tel.collect(t)
+	partition := attribute.Key("messaging.destination.partition.id")
+	if n := sumInt(t, rm, tracing.MetricMispartitioned, partition.String("1")); n != 3 {
+		t.Errorf("%s of partition 1 = %d, want 3", tracing.MetricMispartitioned, n)
+	}
+	if n := sumInt(t, rm, tracing.MetricMispartitioned); n != 4 {
+		t.Errorf("%s = %d, want 4", tracing.MetricMispartitioned, n)
+	}
 }

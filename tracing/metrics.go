@@ -18,6 +18,7 @@ const (
 	MetricDeadLetters     = "riffle.record.dead_letters"
 	MetricSkipped         = "riffle.record.skipped"
 	MetricReleased        = "riffle.record.released"
+	MetricMispartitioned  = "riffle.record.mispartitioned"
 	MetricInFlight        = "riffle.records.in_flight"
 	MetricRunning         = "riffle.records.running"
 	MetricQueued          = "riffle.partition.queued"
@@ -44,6 +45,7 @@ type instruments struct {
 	deadLetters    metric.Int64Counter
 	skipped        metric.Int64Counter
 	released       metric.Int64Counter
+	mispartitioned metric.Int64Counter
 
 	inFlight, running                            metric.Int64ObservableGauge
 	queued, heldBack, commitLag, longestKeyQueue metric.Int64ObservableGauge
@@ -81,6 +83,9 @@ func newInstruments(m metric.Meter) (*instruments, error) {
 	first(e)
 	in.released, e = m.Int64Counter(MetricReleased, metric.WithUnit("{record}"),
 		metric.WithDescription("Records whose offsets were released to the commit, by outcome."))
+	first(e)
+	in.mispartitioned, e = m.Int64Counter(MetricMispartitioned, metric.WithUnit("{record}"),
+		metric.WithDescription("Input records whose key the processor's hasher puts in another partition than the one they came from."))
 	first(e)
 	in.inFlight, e = m.Int64ObservableGauge(MetricInFlight, metric.WithUnit("{record}"),
 		metric.WithDescription("Records accepted by the executor and not yet released (queued, running or held back)."))
@@ -141,6 +146,17 @@ func (in *instruments) recordReleased(topic, group string, s asyncdsl.Status, d 
 	opt := metric.WithAttributes(keyDestinationName.String(topic), keyConsumerGroup.String(group), KeyOutcome.String(s.String()))
 	in.released.Add(context.Background(), 1, opt)
 	in.recordDuration.Record(context.Background(), d.Seconds(), opt)
+}
+
+// CountMispartitioned counts an input record of (topic, partition) of group
+// whose key belongs to another partition (MetricMispartitioned). The goka
+// adapter calls it; t may be nil (tracing off), then it does nothing.
+func (t *Tracing) CountMispartitioned(group, topic string, partition int32) {
+	if t == nil {
+		return
+	}
+	t.metrics.mispartitioned.Add(context.Background(), 1, metric.WithAttributes(keyConsumerGroup.String(group),
+		keyDestinationName.String(topic), keyPartitionID.String(strconv.Itoa(int(partition)))))
 }
 
 // StatsSource is what ObserveExecutor, Inspect and Handler read: an
