@@ -206,6 +206,13 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 		} else {
 			brokers = cfg.settings.Brokers
 			opts = append(opts, cfg.settings.ProcessorOptions()...)
+			// Join again after a transient group error, as the adapter
+			// does for async groups (gokaadapter.WithRejoin).
+			cg, err := gokaadapter.RejoinConsumerGroupBuilder(cfg.settings.ConsumerGroupBuilder(), gokaadapter.Rejoin{}, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			opts = append(opts, goka.WithConsumerGroupBuilder(cg))
 			if cfg.storage != nil {
 				opts = append(opts, goka.WithStorageBuilder(cfg.storage))
 			}

@@ -27,6 +27,7 @@ type Adapter struct {
 	emitter  *emitter
 	gate     *commitGate
 	keys     *keyTracker
+	rejoin   *rejoiner // nil with WithoutRejoin
 
 	wrapped atomic.Int32 // callbacks wrapped by Async or Input
 
@@ -48,9 +49,15 @@ type Adapter struct {
 // New validates the configuration and starts the executor. Close it when
 // the processor is done (Processor.Run does).
 func New(opts ...Option) (*Adapter, error) {
-	cfg := config{}
+	cfg := config{rejoin: defaultRejoin}
 	for _, o := range opts {
 		o.apply(&cfg)
+	}
+	if problems := cfg.rejoin.validate(); len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	if cfg.logger == nil {
+		cfg.logger = goka.DefaultLogger()
 	}
 	if cfg.consumerGroup == nil {
 		cfg.consumerGroup = goka.DefaultConsumerGroupBuilder
@@ -75,18 +82,31 @@ func New(opts ...Option) (*Adapter, error) {
 	if err != nil {
 		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
 	}
-	return &Adapter{
+	a := &Adapter{
 		cfg:      cfg,
 		executor: exec,
 		storages: newStorageRegistry(),
 		emitter:  newEmitter(),
 		gate:     newCommitGate(),
 		keys:     newKeyTracker(),
-	}, nil
+	}
+	if !cfg.noRejoin {
+		a.rejoin = &rejoiner{policy: cfg.rejoin, logger: cfg.logger}
+	}
+	return a, nil
 }
 
 // Executor returns the adapter's executor, for stats and inspection.
 func (a *Adapter) Executor() *asyncdsl.Executor { return a.executor }
+
+// RejoinStats returns how often the processor joined its group again after
+// a transient error (see WithRejoin). It is zero with WithoutRejoin.
+func (a *Adapter) RejoinStats() RejoinStats {
+	if a.rejoin == nil {
+		return RejoinStats{}
+	}
+	return a.rejoin.stats()
+}
 
 // Async wraps a goka callback so that it runs on the adapter's executor.
 // The callback's code does not change.
@@ -152,10 +172,14 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 	}
 	all = append(all, opts...)
 	// The adapter's options come last so that they win.
+	consumerGroup := a.gate.wrap(a.cfg.consumerGroup)
+	if a.rejoin != nil {
+		consumerGroup = a.rejoin.wrap(consumerGroup)
+	}
 	all = append(all,
 		goka.WithStorageBuilder(a.storages.wrap(base)),
 		goka.WithProducerBuilder(a.producer.wrap(a.cfg.producer)),
-		goka.WithConsumerGroupBuilder(a.gate.wrap(a.cfg.consumerGroup)),
+		goka.WithConsumerGroupBuilder(consumerGroup),
 		goka.WithTopicManagerBuilder(a.cfg.topicManager),
 	)
 	if _, guarded := a.graph(); guarded {

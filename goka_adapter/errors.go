@@ -78,3 +78,18 @@ type FailError struct{ Err error }
 
 func (e *FailError) Error() string { return "gokaadapter: callback failed: " + e.Err.Error() }
 func (e *FailError) Unwrap() error { return e.Err }
+
+// RejoinError is the error of a processor whose consumer group failed with
+// transient errors more times in a row than its Rejoin policy allows. Err
+// is the last of them.
+type RejoinError struct {
+	Group    string
+	Attempts int // joins in a row that failed, the first one included
+	Err      error
+}
+
+func (e *RejoinError) Error() string {
+	return fmt.Sprintf("gokaadapter: group %s: %d joins in a row failed: %v", e.Group, e.Attempts, e.Err)
+}
+
+func (e *RejoinError) Unwrap() error { return e.Err }

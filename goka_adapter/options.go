@@ -23,6 +23,10 @@ type config struct {
 	hasher        func() hash.Hash32
 
 	tracing *tracing.Tracing
+	logger  goka.Logger
+
+	rejoin   Rejoin // see WithRejoin
+	noRejoin bool
 
 	tester          *tester.Tester
 	deterministic   bool
@@ -108,3 +112,9 @@ func WithTester(tt *tester.Tester) Option {
 // emitted records, and the executor's gauges. Default: off, and then the
 // adapter does no tracing work at all. A nil t is the same as off.
 func WithTracing(t *tracing.Tracing) Option { return optionFunc(func(c *config) { c.tracing = t }) }
+
+// WithLogger sets where the adapter logs what it does on its own, such as
+// joining the group again after a transient error (WithRejoin). Default
+// goka.DefaultLogger(), the standard library's logger on stderr, as goka's
+// own. Pass the logger given to goka.WithLogger to have both in one place.
+func WithLogger(l goka.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }

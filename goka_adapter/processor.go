@@ -19,6 +19,15 @@ type Processor struct {
 // the adapter's executor. By the time goka's Run returns, goka has waited for
 // every deferred commit, so the executor has released (committed or
 // abandoned) every record it was given.
+//
+// A transient error of the consumer group (a JoinGroup held past the read
+// timeout after members crashed, a coordinator that moved) does not stop
+// it: the processor joins the group again, logged and counted
+// (Adapter.RejoinStats), within the budget of WithRejoin. Between the
+// failed join and the next one nothing is assigned to the processor, as
+// between two sessions of a rebalance, so everything it holds stays valid
+// (see rejoiner). Permanent errors, a failed record under the fail policy
+// included, stop it at once, as in goka.
 func (p *Processor) Run(ctx context.Context) error {
 	runErr := p.Processor.Run(ctx)
 	closeErr := p.adapter.Close()
