@@ -54,9 +54,9 @@ import (
 // How: control functions observe every JoinGroup, SyncGroup, Heartbeat,
 // OffsetCommit and LeaveGroup (they never handle a request, so kfake
 // processes each as usual), and remember per member when it was last heard
-// from and its session timeout. Every sweepInterval the sweeper reads each
-// group it knows of (kfake.Cluster.GroupInfo). Only a Stable group is
-// swept: while a group rebalances, kfake's own rebalance and pending-sync
+// from and its session timeout. Every sweepInterval, and at once after a
+// JoinGroup, the sweeper reads each group it knows of
+// (kfake.Cluster.GroupInfo). Only a Stable group is swept of dead members: while a group rebalances, kfake's own rebalance and pending-sync
 // timers bound its members, and a live member's JoinGroup may be held
 // longer than its session timeout. A member of a Stable group that has not
 // been heard from for longer than its session timeout, counted from the
@@ -68,16 +68,19 @@ import (
 // rebalances.
 //
 // Ownership: the sweeper's goroutine (run) owns the client it sends
-// LeaveGroups with, created on the first eviction; stop ends the goroutine,
-// closes the client and waits. The control functions run on kfake's
+// LeaveGroups and heartbeats with, created when first needed; stop ends the
+// goroutine, closes the client and waits. The control functions run on kfake's
 // goroutines and only touch mu's maps. Lock order: nothing is called with
 // mu held except map operations, so kfake's run loop (which waits for the
 // control functions) never waits for the sweeper, and the sweeper calls
 // GroupInfo and sends requests without mu.
 //
-// Bounds: one entry per group that sent a JoinGroup and per member the
-// group still lists (the sweep forgets the others), one GroupInfo per group
-// and one LeaveGroup per group with dead members per interval.
+// Bounds: one entry per group that sent a JoinGroup (forgotten once it is
+// empty and idle) and per member the group lists or that was heard from in
+// the last forgetAfter; per interval, one GroupInfo per group, one
+// LeaveGroup per group with dead members, and one heartbeat per member
+// awaiting its join while its group prepares a rebalance (which lasts at
+// most the rebalance timeout).
 type groupSweeper struct {
 	fake      *kfake.Cluster
 	newClient func() (*kgo.Client, error)
