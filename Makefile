@@ -62,8 +62,8 @@ jaeger-test: $(JAEGER)
 
 # The cross-process reliability suite (reliability/, build tag "reliability",
 # so make test does not run it): "riffle broker" and processor processes
-# under kill -9, scale out and in, remote faults, bad input and slow drains,
-# checked against an oracle. Results: docs/reliability.md.
+# under kill -9, scale out and in, remote faults, bad input, slow drains and
+# crash loops, checked against an oracle. Results: docs/reliability.md.
 #   make reliability        full length (tens of thousands of records per scenario)
 #   make reliability-short  the CI version, under 5 minutes in total
 .PHONY: reliability reliability-short

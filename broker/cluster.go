@@ -1,11 +1,13 @@
 package broker
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -23,9 +25,21 @@ const minSessionTimeout = time.Second
 // broker with auto.create.topics.enable does, or up front with WithSeedTopics
 // or Settings.EnsureTopics. Everything is lost on Close, unless WithDataDir.
 //
+// Consumer group members expire as on a Kafka broker: one that dies
+// without leaving (kill -9) is removed once its session timeout passes
+// without a heartbeat, and one whose JoinGroup the cluster holds in a
+// rebalance is not expired meanwhile. kfake alone gets both wrong at times:
+// it can keep a member that died while its first join was held in a Stable
+// group forever, with its partitions unconsumed, and it expires a live
+// member while it holds its JoinGroup and never answers it (the client
+// times out). A sweeper owned by the Cluster mends both from outside
+// (removals are logged, see WithLogger); docs/reliability.md has the
+// details.
+//
 // A Cluster is safe for concurrent use.
 type Cluster struct {
 	fake       *kfake.Cluster
+	sweeper    *groupSweeper
 	brokers    []string
 	partitions int
 	settings   Settings // the template of Settings; its Sarama is never handed out
@@ -99,6 +113,7 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 		Partitions:        cfg.partitions,
 		ReplicationFactor: 1,
 	}
+	c.sweeper = startGroupSweeper(fake, c.sweeperClient, cmp.Or(cfg.logger, goka.DefaultLogger()).Printf)
 	return c, nil
 }
 
@@ -129,4 +144,7 @@ func (c *Cluster) Kfake() *kfake.Cluster { return c.fake }
 // views, emitters and clients first. kfake's goroutines end shortly after
 // Close returns; kfake gives no way to wait for them. Close may be called
 // more than once.
-func (c *Cluster) Close() { c.fake.Close() }
+func (c *Cluster) Close() {
+	c.sweeper.stop() // before the cluster: it reads the cluster's groups
+	c.fake.Close()
+}

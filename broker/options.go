@@ -4,6 +4,7 @@ import (
 	"cmp"
 
 	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
 )
 
 // DefaultPartitions is the partition count of topics that Start's cluster
@@ -32,6 +33,7 @@ type clusterConfig struct {
 	security   security
 	dataDir    string
 	syncWrites bool
+	logger     goka.Logger
 	err        error // the first option that could not be applied
 }
 
@@ -119,4 +121,11 @@ func WithPort(port int) ClusterOption {
 // goka processor's input topics must exist before it starts.
 func WithSeedTopics(topics ...string) ClusterOption {
 	return clusterOption(func(c *clusterConfig) { c.seedTopics = append(c.seedTopics, topics...) })
+}
+
+// WithLogger sets where Start's cluster logs what it does on its own, such
+// as removing a dead group member (see Cluster). Default goka.DefaultLogger(),
+// the standard library's logger on stderr.
+func WithLogger(l goka.Logger) ClusterOption {
+	return clusterOption(func(c *clusterConfig) { c.logger = l })
 }

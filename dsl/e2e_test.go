@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // The Example's pipeline, plus a join, runs end to end on the embedded
@@ -167,6 +169,88 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 	}
 	cancel()
 	if err := run.Wait(); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+}
+
+// A topology's groups, sync and async, join their groups again after a
+// JoinGroup the broker holds past the read timeout (the first one of each
+// group is never answered here), instead of stopping the run with "error
+// consuming from group consumer: i/o timeout".
+func TestRunRejoinsAfterJoinTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("embedded broker")
+	}
+	cluster, err := broker.Start(broker.WithPartitions(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	s := cluster.Settings()
+	s.Sarama.Net.ReadTimeout = 2 * time.Second
+
+	var mu sync.Mutex
+	joins := map[string]int{}
+	fake := cluster.Kfake()
+	fake.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		mu.Lock()
+		defer mu.Unlock()
+		g := req.(*kmsg.JoinGroupRequest).Group
+		joins[g]++
+		return nil, nil, joins[g] == 1 // the first JoinGroup of each group: no answer
+	})
+
+	b := dsl.NewBuilder("rj")
+	upper := dsl.ProcessValues(dsl.From(b, "rj-in", dsl.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
+		c.Forward(strings.ToUpper(v))
+		return nil
+	}).Async(dsl.NewPool("rj", asyncdsl.WithWorkers(4))).WithCodec(dsl.String())
+	// Counting by the new key needs a repartition topic: a second, sync,
+	// group.
+	upper.SelectKey(func(_ string, v string) string { return v }).GroupByKey().Count("n").ToStream().To("rj-out", dsl.Int64())
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(topo.Groups()); n != 2 {
+		t.Fatalf("%d groups, want an async one and a sync one:\n%s", n, topo.Describe())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run, err := topo.Start(ctx, dsl.OnCluster(s), dsl.WithStorage(storage.MemoryBuilder()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readyCtx, readyCancel := context.WithTimeout(ctx, 60*time.Second)
+	defer readyCancel()
+	if err := run.WaitReady(readyCtx); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ConsumeTopics("rj-out"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(readyCtx, &kgo.Record{Topic: "rj-in", Key: []byte("k"), Value: []byte("v")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for got := false; !got; {
+		fs := cl.PollFetches(readyCtx)
+		if readyCtx.Err() != nil {
+			t.Fatalf("no output; run: %v", run.Stop())
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = string(r.Key) == "V" })
+	}
+	mu.Lock()
+	for g, n := range joins {
+		if n < 2 {
+			t.Errorf("group %s joined %d times, want a rejoin", g, n)
+		}
+	}
+	mu.Unlock()
+	if err := run.Stop(); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 }

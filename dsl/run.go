@@ -246,6 +246,13 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 			opts = append(opts, goka.WithStorageBuilder(gokaadapter.RebuildAheadCaches(
 				cfg.storageOf(g.name), cfg.settings.TopicManagerBuilder(), brokers, cfg.logger())))
 			opts = append(opts, goka.WithProducerBuilder(cfg.producerBuilder(*cfg.settings, false)))
+			// Join again after a transient group error, as the adapter
+			// does for async groups (gokaadapter.WithRejoin).
+			cg, err := gokaadapter.RejoinConsumerGroupBuilder(cfg.settings.ConsumerGroupBuilder(), gokaadapter.Rejoin{}, nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			opts = append(opts, goka.WithConsumerGroupBuilder(cg))
 		}
 		opts = append(opts, goka.WithLogger(cfg.logger()))
 		opts = append(opts, cfg.processOpts...)

@@ -31,6 +31,7 @@ type Adapter struct {
 	log      *recordLog // record_log.go
 
 	partitionCounts *partitionCounts // of the input topics, for the partition check
+	rejoin          *rejoiner        // nil with WithoutRejoin
 
 	wrapped atomic.Int32 // callbacks wrapped by Async or Input
 
@@ -52,9 +53,12 @@ type Adapter struct {
 // New validates the configuration and starts the executor. Close it when
 // the processor is done (Processor.Run does).
 func New(opts ...Option) (*Adapter, error) {
-	cfg := config{}
+	cfg := config{rejoin: defaultRejoin}
 	for _, o := range opts {
 		o.apply(&cfg)
+	}
+	if problems := cfg.rejoin.validate(); len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
 	}
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
@@ -70,7 +74,7 @@ func New(opts ...Option) (*Adapter, error) {
 	if err != nil {
 		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
 	}
-	return &Adapter{
+	a := &Adapter{
 		cfg:             cfg,
 		executor:        exec,
 		storages:        newStorageRegistry(),
@@ -80,7 +84,11 @@ func New(opts ...Option) (*Adapter, error) {
 		stops:           newStops(),
 		log:             newRecordLog(cfg.logger),
 		partitionCounts: newPartitionCounts(),
-	}, nil
+	}
+	if !cfg.noRejoin {
+		a.rejoin = &rejoiner{policy: cfg.rejoin, logger: cfg.logger}
+	}
+	return a, nil
 }
 
 // Executor returns the adapter's executor, for stats and inspection.
@@ -90,6 +98,15 @@ func (a *Adapter) Executor() *asyncdsl.Executor { return a.executor }
 // the adapter a tracing.MispartitionSource: tracing.Inspect and
 // tracing.Handler given the adapter list the mis-partitioned counts too.
 func (a *Adapter) StatsTopKeys(topKeys int) asyncdsl.Stats { return a.executor.StatsTopKeys(topKeys) }
+
+// RejoinStats returns how often the processor joined its group again after
+// a transient error (see WithRejoin). It is zero with WithoutRejoin.
+func (a *Adapter) RejoinStats() RejoinStats {
+	if a.rejoin == nil {
+		return RejoinStats{}
+	}
+	return a.rejoin.stats()
+}
 
 // Async wraps a goka callback so that it runs on the adapter's executor.
 // The callback's code does not change.

@@ -31,6 +31,9 @@
 //     (revocation, shutdown) are never marked: goka still gets its deferred
 //     commit back promptly, but the mark is dropped and the next owner
 //     reprocesses the record.
+//     A second wrapper joins the group again after a transient group error
+//     (a JoinGroup held past the read timeout, a coordinator that moved),
+//     where goka's Run would return it (see WithRejoin).
 //   - A context wrapper makes callbacks that stay synchronous wait while their
 //     key has async work in flight, before they touch state or emit. It is
 //     left out when every callback of the graph is wrapped (see Async).

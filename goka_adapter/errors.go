@@ -150,3 +150,18 @@ func (e *PartitionStopError) Unwrap() error { return e.Err }
 // uncommitted because of this failure so far; final once Processor.Run has
 // returned. They are consumed again after a restart.
 func (e *PartitionStopError) NotCommitted() int64 { return e.notCommitted.Load() }
+
+// RejoinError is the error of a processor whose consumer group failed with
+// transient errors more times in a row than its Rejoin policy allows. Err
+// is the last of them.
+type RejoinError struct {
+	Group    string
+	Attempts int // joins in a row that failed, the first one included
+	Err      error
+}
+
+func (e *RejoinError) Error() string {
+	return fmt.Sprintf("gokaadapter: group %s: %d joins in a row failed: %v", e.Group, e.Attempts, e.Err)
+}
+
+func (e *RejoinError) Unwrap() error { return e.Err }

@@ -26,6 +26,9 @@ type config struct {
 	tracing *tracing.Tracing
 	logger  *slog.Logger
 
+	rejoin   Rejoin // see WithRejoin
+	noRejoin bool
+
 	tester          *tester.Tester
 	deterministic   bool
 	deadLetterTopic goka.Stream
@@ -137,8 +140,9 @@ func WithTracing(t *tracing.Tracing) Option { return optionFunc(func(c *config) 
 // a record skipped by the error policy, a dead letter written without the
 // record's value because the full one was refused, a record skipped
 // because even that was refused, and the first mis-partitioned record of a
-// partition (see WithStrictPartitioning). Per (topic, partition) and kind, the first
-// record is logged, and later ones are summed up in one line at most once a
+// partition (see WithStrictPartitioning); and what it does on its own, such as
+// joining the group again after a transient error (WithRejoin). Per (topic,
+// partition) and kind, the first record is logged, and later ones are summed up in one line at most once a
 // minute, so that a topic full of bad records cannot flood the log (every
 // one is counted in the executor's Stats and, with tracing, in the
 // metrics). Default slog.Default(), read by New; the adapter never changes

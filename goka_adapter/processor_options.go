@@ -122,7 +122,7 @@ func (a *Adapter) resolveBuilders(brokers []string, graph *goka.GroupGraph, give
 	return gokaBuilders{
 		storage:       a.storages.wrap(st),
 		producer:      a.producer.wrap(base.producer),
-		consumerGroup: a.gate.wrap(base.consumerGroup),
+		consumerGroup: a.rejoin.wrap(a.gate.wrap(base.consumerGroup)),
 		topicManager:  base.topicManager,
 	}, nil
 }

@@ -235,7 +235,7 @@ func TestBrokerRestart(t *testing.T) {
 			logResult(t, "broker-restart-"+tc.name, spec, fmt.Sprintf("%d broker restarts with %v (away %v), %d worker exits", len(downs), tc.sig, downs, len(exits)), r)
 			t.Logf("finished in %s; worker exits: %q", took.Round(time.Millisecond), exits)
 			if tc.sig == syscall.SIGKILL {
-				// See docs/reliability.md, scenario 6: after a SIGKILL of
+				// See docs/reliability.md, scenario 7: after a SIGKILL of
 				// the broker, outputs of a few keys were once found out of
 				// order (nothing lost); it is measured here, not asserted,
 				// until its cause is found.

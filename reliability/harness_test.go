@@ -59,9 +59,28 @@ func TestMain(m *testing.M) {
 
 // cluster is a "riffle broker" process and clients of the test process.
 type cluster struct {
-	settings broker.Settings
-	client   *kgo.Client
-	adm      *kadm.Client
+	settings  broker.Settings
+	client    *kgo.Client
+	adm       *kadm.Client
+	brokerLog *syncBuffer // what the broker process wrote on stderr
+}
+
+// syncBuffer is a bytes.Buffer that a process writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startBroker runs "riffle broker" on a free 127.0.0.1 port and returns
@@ -74,8 +93,8 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +121,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl)}
+	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl), brokerLog: stderr}
 }
 
 // worker is one processor process; restart replaces a killed one.
