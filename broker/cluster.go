@@ -3,11 +3,11 @@ package broker
 import (
 	"cmp"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -113,7 +113,8 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 		Partitions:        cfg.partitions,
 		ReplicationFactor: 1,
 	}
-	c.sweeper = startGroupSweeper(fake, c.sweeperClient, cmp.Or(cfg.logger, goka.DefaultLogger()).Printf)
+	log := cmp.Or(cfg.logger, slog.Default())
+	c.sweeper = startGroupSweeper(fake, c.sweeperClient, func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) })
 	return c, nil
 }
 

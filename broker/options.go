@@ -2,9 +2,9 @@ package broker
 
 import (
 	"cmp"
+	"log/slog"
 
 	"github.com/IBM/sarama"
-	"github.com/lovoo/goka"
 )
 
 // DefaultPartitions is the partition count of topics that Start's cluster
@@ -33,7 +33,7 @@ type clusterConfig struct {
 	security   security
 	dataDir    string
 	syncWrites bool
-	logger     goka.Logger
+	logger     *slog.Logger
 	err        error // the first option that could not be applied
 }
 
@@ -124,8 +124,7 @@ func WithSeedTopics(topics ...string) ClusterOption {
 }
 
 // WithLogger sets where Start's cluster logs what it does on its own, such
-// as removing a dead group member (see Cluster). Default goka.DefaultLogger(),
-// the standard library's logger on stderr.
-func WithLogger(l goka.Logger) ClusterOption {
+// as removing a dead group member (see Cluster). Default slog.Default().
+func WithLogger(l *slog.Logger) ClusterOption {
 	return clusterOption(func(c *clusterConfig) { c.logger = l })
 }

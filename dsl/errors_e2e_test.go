@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -247,20 +248,20 @@ func TestSyncGroupFailsOnUndecodableRecord(t *testing.T) {
 	}
 }
 
-// syncLogger is a goka.Logger that keeps its lines.
+// syncLogger keeps the lines of a text slog logger (logger).
 type syncLogger struct {
 	mu    sync.Mutex
 	lines []string
 }
 
-func (l *syncLogger) Print(v ...any)                 { l.add(fmt.Sprint(v...)) }
-func (l *syncLogger) Println(v ...any)               { l.add(fmt.Sprint(v...)) }
-func (l *syncLogger) Printf(format string, v ...any) { l.add(fmt.Sprintf(format, v...)) }
-func (l *syncLogger) add(s string) {
+func (l *syncLogger) Write(p []byte) (int, error) {
 	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
+	return len(p), nil
 }
+
+func (l *syncLogger) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 func (l *syncLogger) matching(sub string) []string {
 	l.mu.Lock()
@@ -338,7 +339,7 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 	t.Run("leveldb", func(t *testing.T) {
 		dir := t.TempDir()
 		first := &syncLogger{}
-		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(first))
+		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(first.logger()))
 		if lines := first.matching("ahead of its topic"); len(lines) > 0 {
 			t.Fatalf("the first run logged caches ahead of their topics: %q", lines)
 		}
@@ -348,7 +349,7 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 			}
 		}
 		second := &syncLogger{}
-		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(second))
+		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(second.logger()))
 		for _, table := range []string{"twice-counts-table", "twice-sums-table"} {
 			if len(second.matching(table+"/")) == 0 {
 				t.Errorf("the second run logged no cache of %s ahead of its topic; log:\n%s", table, strings.Join(second.matching(""), "\n"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"github.com/lovoo/goka"
@@ -24,7 +25,8 @@ type runConfig struct {
 	tt          *tester.Tester
 	storage     storage.Builder
 	levelDBDir  string
-	log         goka.Logger
+	log         *slog.Logger
+	gokaLog     goka.Logger // log, for goka (logger)
 	processOpts []goka.ProcessorOption
 	producer    Producer
 }
@@ -248,7 +250,7 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 			opts = append(opts, goka.WithProducerBuilder(cfg.producerBuilder(*cfg.settings, false)))
 			// Join again after a transient group error, as the adapter
 			// does for async groups (gokaadapter.WithRejoin).
-			cg, err := gokaadapter.RejoinConsumerGroupBuilder(cfg.settings.ConsumerGroupBuilder(), gokaadapter.Rejoin{}, nil)
+			cg, err := gokaadapter.RejoinConsumerGroupBuilder(cfg.settings.ConsumerGroupBuilder(), gokaadapter.Rejoin{}, cfg.slogger())
 			if err != nil {
 				return nil, nil, err
 			}
@@ -260,7 +262,7 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 		return p, nil, err
 	}
 	execOpts := append(append([]asyncdsl.Option(nil), g.pool.opts...), g.asyncOpts...)
-	aopts := []gokaadapter.Option{gokaadapter.WithExecutor(execOpts...)}
+	aopts := []gokaadapter.Option{gokaadapter.WithExecutor(execOpts...), gokaadapter.WithLogger(cfg.slogger())}
 	if g.deadLetters != "" {
 		aopts = append(aopts, gokaadapter.WithDeadLetterTopic(goka.Stream(g.deadLetters)))
 	}

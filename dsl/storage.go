@@ -1,8 +1,7 @@
 package dsl
 
 import (
-	"log"
-	"os"
+	"log/slog"
 	"path/filepath"
 
 	"github.com/lovoo/goka"
@@ -33,10 +32,11 @@ func WithLevelDB(dir string) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.storage, c.levelDBDir = nil, dir })
 }
 
-// WithLogger sets the logger of the groups' processors (goka.WithLogger) and
-// of the topology's own lines: skipped records (WithErrorPolicy) and
-// rebuilt caches. Default: goka's, the standard logger on stderr.
-func WithLogger(l goka.Logger) RunOption {
+// WithLogger sets the logger of the topology: its own lines (skipped
+// records under WithErrorPolicy, rebuilt caches), the adapter's of its
+// async groups (gokaadapter.WithLogger) and, at info level, goka's of every
+// group (goka.WithLogger). Default slog.Default(), read by Start.
+func WithLogger(l *slog.Logger) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.log = l })
 }
 
@@ -52,10 +52,19 @@ func (c *runConfig) storageOf(group string) storage.Builder {
 	}
 }
 
-// logger returns the logger of the run.
-func (c *runConfig) logger() goka.Logger {
+// slogger returns the logger of the run.
+func (c *runConfig) slogger() *slog.Logger {
 	if c.log == nil {
-		c.log = log.New(os.Stderr, "", log.LstdFlags) // goka's default
+		c.log = slog.Default()
 	}
 	return c.log
+}
+
+// logger returns the logger of the run as goka takes one: its lines at
+// info level.
+func (c *runConfig) logger() goka.Logger {
+	if c.gokaLog == nil {
+		c.gokaLog = slog.NewLogLogger(c.slogger().Handler(), slog.LevelInfo)
+	}
+	return c.gokaLog
 }
