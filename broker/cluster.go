@@ -94,6 +94,13 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 	kopts = append(kopts, cfg.security.kfakeOpts()...)
 	kopts = append(kopts, cfg.persistence()...)
 	restarted := cfg.dataDir != "" && hasGroups(cfg.dataDir)
+	if cfg.dataDir != "" {
+		// kfake does not rebuild its producers' sequence state from its
+		// log after a crash (producer_state.go).
+		if err := rebuildProducerState(cfg.dataDir); err != nil {
+			return nil, err
+		}
+	}
 	fake, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: start embedded cluster: %w", err)

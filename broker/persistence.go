@@ -23,6 +23,12 @@ const restartJoinGrace = sessionTimeout
 // remember the address). dir is created if needed. Two clusters must not
 // use one dir at the same time.
 //
+// After a crash (kill -9), kfake knows its idempotent producers' ids but not
+// their sequence numbers, which it writes only at Close; Start rebuilds them
+// from the records on disk first (rebuildProducerState), as Kafka does, so
+// that a producer's retried batch is still recognized and a batch that
+// overtook an earlier one is refused instead of written before it.
+//
 // kfake restores a group's generation and committed offsets but not its
 // members. So that a member from before the restart cannot keep processing
 // partitions that a new generation already gave to another (two owners of a

@@ -192,7 +192,8 @@ func (s *supervisor) stop() []string {
 // same port and directory, several times while records flow: with SIGTERM
 // (it writes its state out), and with SIGKILL (with -sync-writes, every
 // acknowledged batch is on disk; without it, what the kernel got survives
-// a process kill anyway). Nothing may be lost; duplicates are counted.
+// a process kill anyway). Nothing may be lost and every key's outputs
+// must stay in order; duplicates are counted.
 // Workers whose processor fails while the broker is away are restarted, as
 // a service manager would, and counted.
 func TestBrokerRestart(t *testing.T) {
@@ -214,7 +215,9 @@ func TestBrokerRestart(t *testing.T) {
 			spec := inputSpec{keys: 320, perKey: size(24, 150), duration: size(18*time.Second, 75*time.Second)}
 			restarts := size(2, 4)
 			c, b := startPersistentBroker(t, t.TempDir(), tc.syncWrites)
-			ws := []*worker{c.startWorker(t, "a", workerArgs(1)...), c.startWorker(t, "b", workerArgs(2)...)}
+			// -kgo-log: the producers' own account of retries and sequence
+			// resets is in the workers' logs, which a failure prints.
+			ws := []*worker{c.startWorker(t, "a", workerArgs(1, "-kgo-log")...), c.startWorker(t, "b", workerArgs(2, "-kgo-log")...)}
 			sup := supervise(t, ws)
 			total := spec.total()
 			var downs []time.Duration
@@ -234,15 +237,9 @@ func TestBrokerRestart(t *testing.T) {
 			r := c.check(t, spec, nil)
 			logResult(t, "broker-restart-"+tc.name, spec, fmt.Sprintf("%d broker restarts with %v (away %v), %d worker exits", len(downs), tc.sig, downs, len(exits)), r)
 			t.Logf("finished in %s; worker exits: %q", took.Round(time.Millisecond), exits)
-			if tc.sig == syscall.SIGKILL {
-				// See docs/reliability.md, scenario 7: after a SIGKILL of
-				// the broker, outputs of a few keys were once found out of
-				// order (nothing lost); it is measured here, not asserted,
-				// until its cause is found.
-				r.assertNothingLost(t)
-			} else {
-				r.assertClean(t)
-			}
+			// Duplicates are expected (counted, not asserted): records in
+			// flight when the broker died are processed again.
+			r.assertClean(t)
 			if r.reordered > 0 {
 				c.dumpFirstReordered(t, r)
 			}
@@ -255,19 +252,6 @@ func TestBrokerRestart(t *testing.T) {
 				t.Errorf("%d broker restarts, want %d", len(downs), restarts)
 			}
 		})
-	}
-}
-
-// assertNothingLost fails the test if an input has no output, a key's final
-// state is wrong or a cancelled attempt's output was written; it logs the
-// rest of the oracle's findings.
-func (r *result) assertNothingLost(t *testing.T) {
-	t.Helper()
-	if r.lost > 0 || r.stateWrong > 0 || r.late > 0 {
-		t.Errorf("invariants broken: %s", r)
-	}
-	for _, p := range r.problems {
-		t.Logf("  %s", p)
 	}
 }
 

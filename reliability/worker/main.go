@@ -39,6 +39,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/stores"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // config is the worker's command line.
@@ -63,6 +64,7 @@ type config struct {
 	slow        time.Duration
 	slowRate    float64
 	readTimeout time.Duration
+	kgoLog      bool
 }
 
 func parse(args []string) (config, error) {
@@ -88,6 +90,7 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.slow, "slow", 0, "duration of slow calls, which ignore cancellation")
 	fs.Float64Var(&c.slowRate, "slow-rate", 0, "share of records whose call is slow (chosen by key and seq)")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "sarama Net.ReadTimeout; 0 keeps broker.DefaultSaramaConfig's")
+	fs.BoolVar(&c.kgoLog, "kgo-log", false, "log the franz-go producer's messages (info level) to stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -209,6 +212,12 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	var kgoOpts []kgo.Opt
+	if cfg.kgoLog {
+		kgoOpts = append(kgoOpts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelInfo, func() string {
+			return time.Now().Format("15:04:05.000 ")
+		})))
+	}
 	policy := asyncdsl.FailOnError
 	switch cfg.policy {
 	case "fail":
@@ -221,7 +230,7 @@ func run(ctx context.Context, cfg config) error {
 	}
 	a, err := gokaadapter.New(
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
-		gokaadapter.WithProducerBuilder(s.KgoProducerBuilder()),
+		gokaadapter.WithProducerBuilder(s.KgoProducerBuilder(kgoOpts...)),
 		gokaadapter.WithTopicManagerBuilder(s.TopicManagerBuilder()),
 		gokaadapter.WithStorageBuilder(storage.MemoryBuilder()),
 		gokaadapter.WithDeadLetterTopic(goka.Stream(cfg.deadLetter)),
