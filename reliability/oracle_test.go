@@ -49,11 +49,14 @@ type coord struct {
 // inputSpec is the input of a scenario: keys k000.. with sequences
 // 1..perKey, written round robin (seq 1 of every key, then seq 2, ...) at an
 // even rate over duration. With badEvery > 0, an undecodable record with
-// the same key follows every badEvery-th good record.
+// the same key follows every badEvery-th good record. With extra, the
+// records whose values it returns for a good record follow that record,
+// with the same key: a nil value is a tombstone.
 type inputSpec struct {
 	keys, perKey int
 	duration     time.Duration
 	badEvery     int
+	extra        func(key string, seq int) [][]byte
 }
 
 func (s inputSpec) total() int { return s.keys * s.perKey }
@@ -62,10 +65,12 @@ func keyName(k int) string { return fmt.Sprintf("k%03d", k) }
 
 // produced is what the producer wrote, with the coordinates of every record.
 type produced struct {
-	mu   sync.Mutex
-	good map[string]coord // "key#seq" -> coordinates
-	bad  map[coord]string // coordinates -> key of undecodable records
-	errs []error
+	mu         sync.Mutex
+	good       map[string]coord // "key#seq" -> coordinates
+	bad        map[coord]string // coordinates -> key of undecodable records
+	badSize    map[coord]int    // coordinates -> value size of undecodable records
+	tombstones map[coord]string // coordinates -> key of tombstones
+	errs       []error
 }
 
 // produce writes spec's records at an even pace and returns when they are
@@ -73,7 +78,7 @@ type produced struct {
 // itself, and it calls progress(i) with the number of records written.
 func (c *cluster) produce(t *testing.T, spec inputSpec, ws []*worker, progress func(written int)) *produced {
 	t.Helper()
-	p := &produced{good: map[string]coord{}, bad: map[coord]string{}}
+	p := &produced{good: map[string]coord{}, bad: map[coord]string{}, badSize: map[coord]int{}, tombstones: map[coord]string{}}
 	var recs []*kgo.Record
 	n := 0
 	for s := 1; s <= spec.perKey; s++ {
@@ -85,6 +90,11 @@ func (c *cluster) produce(t *testing.T, spec inputSpec, ws []*worker, progress f
 			if spec.badEvery > 0 && n%spec.badEvery == 0 {
 				recs = append(recs, &kgo.Record{Topic: inputT, Key: []byte(key),
 					Value: []byte(`{"k":"` + key + `","s":` + strconv.Itoa(s) + `,oops`)})
+			}
+			if spec.extra != nil {
+				for _, v := range spec.extra(key, s) {
+					recs = append(recs, &kgo.Record{Topic: inputT, Key: []byte(key), Value: v})
+				}
 			}
 		}
 	}
@@ -107,9 +117,15 @@ func (c *cluster) produce(t *testing.T, spec inputSpec, ws []*worker, progress f
 					p.errs = append(p.errs, err)
 					return
 				}
+				at := coord{r.Partition, r.Offset}
+				if r.Value == nil {
+					p.tombstones[at] = string(r.Key)
+					return
+				}
 				var m in
 				if json.Unmarshal(r.Value, &m) != nil {
-					p.bad[coord{r.Partition, r.Offset}] = string(r.Key)
+					p.bad[at] = string(r.Key)
+					p.badSize[at] = len(r.Value)
 					return
 				}
 				p.good[fmt.Sprintf("%s#%d", m.K, m.S)] = coord{r.Partition, r.Offset}
