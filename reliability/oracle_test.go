@@ -38,6 +38,7 @@ type out struct {
 	Attempts int    `json:"a"`
 	Worker   string `json:"w"`
 	Late     bool   `json:"late"`
+	Overran  bool   `json:"over"`
 }
 
 // coord is a record's place in a topic.
@@ -155,6 +156,7 @@ type result struct {
 	reordered   int // keys whose output skipped ahead or applied a record on a gap
 	duplicates  int // outputs beyond the first per input
 	late        int // outputs of attempts that were cancelled (abandoned work written anyway)
+	overran     int // outputs of attempts that returned after their call deadline, before the executor gave up on them
 	stateWrong  int // keys whose final table value is not the expected one
 	longest     time.Duration
 	longestPart int32
@@ -170,8 +172,8 @@ func (r *result) problem(format string, args ...any) {
 }
 
 func (r *result) String() string {
-	return fmt.Sprintf("inputs=%d outputs=%d lost=%d reordered-keys=%d duplicates=%d late=%d state-wrong=%d longest-stall=%s (partition %d)",
-		r.inputs, r.outputs, r.lost, r.reordered, r.duplicates, r.late, r.stateWrong, r.longest.Round(time.Millisecond), r.longestPart)
+	return fmt.Sprintf("inputs=%d outputs=%d lost=%d reordered-keys=%d duplicates=%d late=%d overran=%d state-wrong=%d longest-stall=%s (partition %d)",
+		r.inputs, r.outputs, r.lost, r.reordered, r.duplicates, r.late, r.overran, r.stateWrong, r.longest.Round(time.Millisecond), r.longestPart)
 }
 
 // check reads the output and table topics to their ends and checks them
@@ -207,6 +209,9 @@ func (c *cluster) check(t *testing.T, spec inputSpec, skipped map[string]bool) *
 		seen[m.K][m.S]++
 		r.attempts[m.Attempts]++
 		r.workers[m.Worker]++
+		if m.Overran {
+			r.overran++
+		}
 		if m.Late {
 			r.late++
 			r.problem("output of a cancelled attempt written: %+v at %d@%d", m, rec.Partition, rec.Offset)

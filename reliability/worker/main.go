@@ -131,10 +131,17 @@ type In struct {
 type Out struct {
 	K        string `json:"k"`
 	S        int    `json:"s"`
-	Prev     int64  `json:"prev"`           // the state before the record
-	Attempts int    `json:"a"`              // attempts this worker made
-	Worker   string `json:"w"`              // worker that applied it
-	Late     bool   `json:"late,omitempty"` // the attempt's context was cancelled before the effects
+	Prev     int64  `json:"prev"` // the state before the record
+	Attempts int    `json:"a"`    // attempts this worker made
+	Worker   string `json:"w"`    // worker that applied it
+	// Late: the attempt's context was cancelled (its partition revoked,
+	// or the processor closing) before the effects; the executor must drop
+	// them. Overran: its call deadline had passed instead: the call
+	// returned late, but before the executor gave up on it, so its result
+	// stands. A context reports the first of the two only, so an attempt
+	// that overran its deadline and was then revoked is marked Overran.
+	Late    bool `json:"late,omitempty"`
+	Overran bool `json:"over,omitempty"`
 }
 
 type inCodec struct{}
@@ -213,18 +220,27 @@ func stuckRecord(rate float64, key string, seq int) bool {
 	return float64(h.Sum64()%10000) < rate*10000
 }
 
-// detachLog writes a line for every attempt that the executor gave up on at
-// its call timeout (a *asyncdsl.StuckCallError), for the test to count: a
-// killed process prints no summary. It is an asyncdsl.AttemptHook, called
-// on executor goroutines; the write to stderr is short and never blocks on
-// the executor.
-type detachLog struct{ id string }
+// eventLog writes a line for every attempt that the executor gave up on at
+// its call timeout (a *asyncdsl.StuckCallError) and for every record whose
+// dead letter was refused even in its reduced form (released Skipped), for
+// the test to count: a killed process prints no summary, and the adapter
+// logs only the first of each partition. It is an asyncdsl.AttemptHook and
+// ReleaseHook, called on executor goroutines; the write to stderr is short
+// and never blocks on the executor.
+type eventLog struct{ id string }
 
-func (d detachLog) OnAttempt(r asyncdsl.Record, attempt int, took time.Duration, err error) {
+func (l eventLog) OnAttempt(r asyncdsl.Record, attempt int, took time.Duration, err error) {
 	var stuck *asyncdsl.StuckCallError
 	if errors.As(err, &stuck) {
 		fmt.Fprintf(os.Stderr, "worker %s: detached stuck call %d@%d attempt %d after %s (stuck %d)\n",
-			d.id, r.Partition, r.Offset, attempt, took.Round(time.Millisecond), stuck.Stuck)
+			l.id, r.Partition, r.Offset, attempt, took.Round(time.Millisecond), stuck.Stuck)
+	}
+}
+
+func (l eventLog) OnRelease(r asyncdsl.Record, o asyncdsl.Outcome, _ time.Duration) {
+	var refused *asyncdsl.DeadLetterRefusedError
+	if o.Status == asyncdsl.Skipped && errors.As(o.Err, &refused) {
+		fmt.Fprintf(os.Stderr, "worker %s: dropped dead letter of %d@%d: %v\n", l.id, r.Partition, r.Offset, refused.Refusal)
 	}
 }
 
@@ -270,7 +286,7 @@ func run(ctx context.Context, cfg config) error {
 			asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: cfg.attempts, InitialBackoff: cfg.backoff, MaxBackoff: 100 * time.Millisecond}),
 			asyncdsl.WithSeed(int64(cfg.seed)),
 			asyncdsl.WithMaxStuck(cfg.maxStuck),
-			asyncdsl.WithHook(detachLog{id: cfg.id}),
+			asyncdsl.WithHook(eventLog{id: cfg.id}),
 		),
 	)
 	if err != nil {
@@ -320,7 +336,9 @@ func run(ctx context.Context, cfg config) error {
 		if int64(m.S) > prev {
 			ctx.SetValue(int64(m.S))
 		}
-		ctx.Emit(output, ctx.Key(), Out{K: m.K, S: m.S, Prev: prev, Attempts: n, Worker: cfg.id, Late: ctx.Context().Err() != nil})
+		err := ctx.Context().Err()
+		ctx.Emit(output, ctx.Key(), Out{K: m.K, S: m.S, Prev: prev, Attempts: n, Worker: cfg.id,
+			Late: errors.Is(err, context.Canceled), Overran: errors.Is(err, context.DeadlineExceeded)})
 		counts.forget(rec)
 	}
 	g := goka.DefineGroup(goka.Group(cfg.group),
