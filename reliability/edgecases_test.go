@@ -81,8 +81,8 @@ var (
 	detachedRE = regexp.MustCompile(`detached stuck call`)
 	droppedRE  = regexp.MustCompile(`dropped dead letter of (\d+)@(\d+): (.*)`)
 	// batchRE finds, in a refusal of franz-go's producer, the size of the
-	// refused record and of the batch the broker measured.
-	batchRE   = regexp.MustCompile(`(\d+) bytes\): MESSAGE_TOO_LARGE.*uncompressed_bytes=(\d+)`)
+	// batch the broker measured.
+	batchRE   = regexp.MustCompile(`MESSAGE_TOO_LARGE.*uncompressed_bytes=(\d+)`)
 	stoppedRE = regexp.MustCompile(`worker \w+: stopped: .*stuck-calls=.* dropped=\d+`)
 )
 
@@ -185,8 +185,8 @@ func TestEdgeCases(t *testing.T) {
 		len(p.tombstones), chosen, dl.bad, dl.oversized, deadMaxBytes, kills, every), r)
 	t.Logf("stuck calls: %d blocked (of %d records chosen), %d detached at the call timeout; finished in %s; slowest SIGTERM to exit %s",
 		blocks, chosen, detached, took.Round(time.Millisecond), slowestStop.Round(time.Millisecond))
-	t.Logf("undecodable: %d dead-lettered of %d (%d more dead letters after kills): %d in full, %d reduced (%d oversized, %d refused in a batch with an oversized one; the largest %d B); %d dropped (%d oversized), refused even reduced (record in batch): %v",
-		dl.bad-dl.dropped, dl.bad, dl.twice, dl.full, dl.reduced, dl.reducedOversized, dl.reduced-dl.reducedOversized, dl.maxReduced, dl.dropped, dl.droppedOversized, dl.dropBatches)
+	t.Logf("undecodable: %d dead-lettered of %d (%d more dead letters after kills): %d in full, %d reduced (%d oversized, %d refused in a batch with an oversized one; the largest %d B); %d dropped (%d oversized): their reduced dead letters refused in batches of %d to %d B, other refusals %q",
+		dl.deadLettered, dl.bad, dl.twice, dl.full, dl.reduced, dl.reducedOversized, dl.reduced-dl.reducedOversized, dl.maxReduced, dl.dropped, dl.droppedOversized, dl.dropBatchMin, dl.dropBatchMax, dl.dropOther)
 	for _, m := range stoppedRE.FindAllString(logs.String(), -1) {
 		t.Logf("last run: %s", m)
 	}
@@ -204,13 +204,15 @@ func TestEdgeCases(t *testing.T) {
 
 // edgeDeadLetters is what checkEdgeDeadLetters counted.
 type edgeDeadLetters struct {
-	bad, oversized            int      // undecodable records written; those larger than deadMaxBytes
-	full                      int      // dead letters written with the record's value
-	reduced, reducedOversized int      // dead letters written reduced; those of oversized records
-	maxReduced                int      // the largest reduced dead letter's key and headers, in bytes
-	twice                     int      // dead letters beyond a record's first (replays after a kill)
-	dropped, droppedOversized int      // undecodable records without a dead letter, whose drop a worker logged
-	dropBatches               []string // per drop: the reduced dead letter's size and its refused batch's
+	bad, oversized             int      // undecodable records written; those larger than deadMaxBytes
+	deadLettered               int      // undecodable records with at least one dead letter
+	full                       int      // dead letters written with the record's value
+	reduced, reducedOversized  int      // dead letters written reduced; those of oversized records
+	maxReduced                 int      // the largest reduced dead letter's key and headers, in bytes
+	twice                      int      // dead letters beyond a record's first (replays after a kill)
+	dropped, droppedOversized  int      // undecodable records without a dead letter, whose drop a worker logged
+	dropBatchMin, dropBatchMax int      // the sizes of the batches the dropped reduced dead letters were refused in
+	dropOther                  []string // refusals of dropped reduced dead letters that do not name a batch size
 }
 
 // checkEdgeDeadLetters reads the dead-letter topic and checks it against
@@ -277,6 +279,7 @@ func checkEdgeDeadLetters(t *testing.T, c *cluster, p *produced, logs string) ed
 		}
 		res.twice += max(0, found[at]-1)
 		if found[at] > 0 {
+			res.deadLettered++
 			continue
 		}
 		reason, ok := dropped[at]
@@ -289,9 +292,13 @@ func checkEdgeDeadLetters(t *testing.T, c *cluster, p *produced, logs string) ed
 			res.droppedOversized++
 		}
 		if m := batchRE.FindStringSubmatch(reason); m != nil {
-			res.dropBatches = append(res.dropBatches, fmt.Sprintf("%s B in %s B", m[1], m[2]))
+			n, _ := strconv.Atoi(m[1])
+			if res.dropBatchMin == 0 || n < res.dropBatchMin {
+				res.dropBatchMin = n
+			}
+			res.dropBatchMax = max(res.dropBatchMax, n)
 		} else {
-			res.dropBatches = append(res.dropBatches, reason)
+			res.dropOther = append(res.dropOther, reason)
 		}
 	}
 	if silent > 0 {
