@@ -28,8 +28,9 @@ const (
 	edgeOversizedRate = 0.003 // an undecodable record larger than the dead-letter topic accepts follows
 
 	// deadMaxBytes is the dead-letter topic's max.message.bytes: a full
-	// dead letter of an oversized record is refused, a reduced one (about
-	// 500 bytes of headers) is not.
+	// dead letter of an oversized record is refused, a reduced one (key
+	// and headers, at most about 640 bytes) is not, unless a batch shares
+	// it with larger records (docs/reliability.md, problem 4).
 	deadMaxBytes = 4096
 	// Oversized undecodable values are oversizedMin to oversizedMax bytes,
 	// random after a short prefix, so that no producer's compression
@@ -105,10 +106,14 @@ var (
 //     (4 KB). Under the dead-letter policy all reach the dead-letter topic
 //     with their coordinates; the large ones only reduced (without their
 //     value, with riffle.reduced and riffle.value.size), and the processor
-//     does not stop.
+//     does not stop. A record whose reduced dead letter was refused too
+//     (released Skipped, problem 4 of docs/reliability.md) must have been
+//     logged by its worker; such drops are reported, not asserted.
 //
 // Every stuck goroutine stays until its process exits, so the workers'
 // bound on stuck goroutines is raised above what one process collects.
+// Four attempts leave room, besides the stuck one and its retry, for a
+// call that overruns its deadline on the loaded machine.
 func TestEdgeCases(t *testing.T) {
 	spec := inputSpec{keys: 320, perKey: size(32, 150), duration: size(18*time.Second, 90*time.Second), extra: edgeExtra(8)}
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // registered first: runs last
@@ -127,8 +132,9 @@ func TestEdgeCases(t *testing.T) {
 	c.waitCommitted(t, group, inputT, 3*time.Minute, ws...)
 	took := time.Since(start)
 	// Each worker holds goroutines stuck for good: SIGTERM must still end
-	// its processor within the drain deadline plus a margin, and the
-	// worker prints its executor's counts.
+	// its processor within the drain deadline plus a margin (generous: the
+	// machine is loaded; about 1 s was measured), and the worker prints its
+	// executor's counts.
 	var slowestStop time.Duration
 	for _, w := range ws {
 		began := time.Now()
@@ -136,6 +142,9 @@ func TestEdgeCases(t *testing.T) {
 			t.Errorf("worker %s stopped with %v\n%s", w.id, err, tail(w.log(), 4000))
 		}
 		slowestStop = max(slowestStop, time.Since(began))
+	}
+	if limit := drain + 10*time.Second; slowestStop > limit {
+		t.Errorf("a worker took %s to exit after SIGTERM, more than the drain deadline plus 10 s (%s)", slowestStop, limit)
 	}
 
 	var logs strings.Builder

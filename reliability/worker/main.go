@@ -15,11 +15,11 @@
 //     successful attempt.
 //
 // The test process starts, kills and restarts workers and checks the output,
-// the group table and the committed offsets against an oracle. It keeps
-// goka's default nil handling (goka.NilIgnore): tombstones in the input
-// reach no callback. The worker
-// prints "ready" on stdout once its processor is ready, stops cleanly on
-// SIGINT or SIGTERM (exit 0) and exits 1 if the processor fails.
+// the group table and the committed offsets against an oracle. The worker
+// keeps goka's default nil handling (goka.NilIgnore): tombstones in the
+// input reach no callback. It prints "ready" on stdout once its processor
+// is ready, stops cleanly on SIGINT or SIGTERM (exit 0) and exits 1 if the
+// processor fails.
 package main
 
 import (
