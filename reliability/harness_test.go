@@ -124,6 +124,26 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl), brokerLog: stderr}
 }
 
+// createTopic creates topic with the cluster's partition count and the
+// given topic configs (for example max.message.bytes), before any worker
+// ensures it: "riffle broker -topics" creates topics with the defaults.
+func (c *cluster) createTopic(t *testing.T, topic string, configs map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cfg := map[string]*string{}
+	for k, v := range configs {
+		cfg[k] = &v
+	}
+	resp, err := c.adm.CreateTopic(ctx, int32(c.settings.Partitions), 1, cfg, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatalf("create topic %s with %v: %v", topic, configs, err)
+	}
+}
+
 // worker is one processor process; restart replaces a killed one.
 type worker struct {
 	t    *testing.T

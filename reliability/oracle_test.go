@@ -38,6 +38,7 @@ type out struct {
 	Attempts int    `json:"a"`
 	Worker   string `json:"w"`
 	Late     bool   `json:"late"`
+	Overran  bool   `json:"over"`
 }
 
 // coord is a record's place in a topic.
@@ -49,11 +50,14 @@ type coord struct {
 // inputSpec is the input of a scenario: keys k000.. with sequences
 // 1..perKey, written round robin (seq 1 of every key, then seq 2, ...) at an
 // even rate over duration. With badEvery > 0, an undecodable record with
-// the same key follows every badEvery-th good record.
+// the same key follows every badEvery-th good record. With extra, the
+// records whose values it returns for a good record follow that record,
+// with the same key: a nil value is a tombstone.
 type inputSpec struct {
 	keys, perKey int
 	duration     time.Duration
 	badEvery     int
+	extra        func(key string, seq int) [][]byte
 }
 
 func (s inputSpec) total() int { return s.keys * s.perKey }
@@ -62,10 +66,12 @@ func keyName(k int) string { return fmt.Sprintf("k%03d", k) }
 
 // produced is what the producer wrote, with the coordinates of every record.
 type produced struct {
-	mu   sync.Mutex
-	good map[string]coord // "key#seq" -> coordinates
-	bad  map[coord]string // coordinates -> key of undecodable records
-	errs []error
+	mu         sync.Mutex
+	good       map[string]coord // "key#seq" -> coordinates
+	bad        map[coord]string // coordinates -> key of undecodable records
+	badSize    map[coord]int    // coordinates -> value size of undecodable records
+	tombstones map[coord]string // coordinates -> key of tombstones
+	errs       []error
 }
 
 // produce writes spec's records at an even pace and returns when they are
@@ -73,7 +79,7 @@ type produced struct {
 // itself, and it calls progress(i) with the number of records written.
 func (c *cluster) produce(t *testing.T, spec inputSpec, ws []*worker, progress func(written int)) *produced {
 	t.Helper()
-	p := &produced{good: map[string]coord{}, bad: map[coord]string{}}
+	p := &produced{good: map[string]coord{}, bad: map[coord]string{}, badSize: map[coord]int{}, tombstones: map[coord]string{}}
 	var recs []*kgo.Record
 	n := 0
 	for s := 1; s <= spec.perKey; s++ {
@@ -85,6 +91,11 @@ func (c *cluster) produce(t *testing.T, spec inputSpec, ws []*worker, progress f
 			if spec.badEvery > 0 && n%spec.badEvery == 0 {
 				recs = append(recs, &kgo.Record{Topic: inputT, Key: []byte(key),
 					Value: []byte(`{"k":"` + key + `","s":` + strconv.Itoa(s) + `,oops`)})
+			}
+			if spec.extra != nil {
+				for _, v := range spec.extra(key, s) {
+					recs = append(recs, &kgo.Record{Topic: inputT, Key: []byte(key), Value: v})
+				}
 			}
 		}
 	}
@@ -107,9 +118,15 @@ func (c *cluster) produce(t *testing.T, spec inputSpec, ws []*worker, progress f
 					p.errs = append(p.errs, err)
 					return
 				}
+				at := coord{r.Partition, r.Offset}
+				if r.Value == nil {
+					p.tombstones[at] = string(r.Key)
+					return
+				}
 				var m in
 				if json.Unmarshal(r.Value, &m) != nil {
-					p.bad[coord{r.Partition, r.Offset}] = string(r.Key)
+					p.bad[at] = string(r.Key)
+					p.badSize[at] = len(r.Value)
 					return
 				}
 				p.good[fmt.Sprintf("%s#%d", m.K, m.S)] = coord{r.Partition, r.Offset}
@@ -139,6 +156,7 @@ type result struct {
 	reordered   int // keys whose output skipped ahead or applied a record on a gap
 	duplicates  int // outputs beyond the first per input
 	late        int // outputs of attempts that were cancelled (abandoned work written anyway)
+	overran     int // outputs of attempts that returned after their call deadline, before the executor gave up on them
 	stateWrong  int // keys whose final table value is not the expected one
 	longest     time.Duration
 	longestPart int32
@@ -154,8 +172,8 @@ func (r *result) problem(format string, args ...any) {
 }
 
 func (r *result) String() string {
-	return fmt.Sprintf("inputs=%d outputs=%d lost=%d reordered-keys=%d duplicates=%d late=%d state-wrong=%d longest-stall=%s (partition %d)",
-		r.inputs, r.outputs, r.lost, r.reordered, r.duplicates, r.late, r.stateWrong, r.longest.Round(time.Millisecond), r.longestPart)
+	return fmt.Sprintf("inputs=%d outputs=%d lost=%d reordered-keys=%d duplicates=%d late=%d overran=%d state-wrong=%d longest-stall=%s (partition %d)",
+		r.inputs, r.outputs, r.lost, r.reordered, r.duplicates, r.late, r.overran, r.stateWrong, r.longest.Round(time.Millisecond), r.longestPart)
 }
 
 // check reads the output and table topics to their ends and checks them
@@ -191,6 +209,9 @@ func (c *cluster) check(t *testing.T, spec inputSpec, skipped map[string]bool) *
 		seen[m.K][m.S]++
 		r.attempts[m.Attempts]++
 		r.workers[m.Worker]++
+		if m.Overran {
+			r.overran++
+		}
 		if m.Late {
 			r.late++
 			r.problem("output of a cancelled attempt written: %+v at %d@%d", m, rec.Partition, rec.Offset)

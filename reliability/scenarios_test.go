@@ -53,8 +53,8 @@ func size[T any](shortV, fullV T) T {
 
 func logResult(t *testing.T, name string, spec inputSpec, injected string, r *result) {
 	t.Helper()
-	t.Logf("RESULT %s: size=%d records/%d keys, injected=%s, lost=%d, keys reordered=%d, duplicates=%d, longest stall=%s (partition %d); outputs=%d by worker %v; attempts %v",
-		name, spec.total(), spec.keys, injected, r.lost, r.reordered, r.duplicates, r.longest.Round(time.Millisecond), r.longestPart, r.outputs, r.workers, r.attempts)
+	t.Logf("RESULT %s: size=%d records/%d keys, injected=%s, lost=%d, keys reordered=%d, duplicates=%d, longest stall=%s (partition %d); outputs=%d by worker %v; attempts %v; outputs of calls past their deadline %d",
+		name, spec.total(), spec.keys, injected, r.lost, r.reordered, r.duplicates, r.longest.Round(time.Millisecond), r.longestPart, r.outputs, r.workers, r.attempts, r.overran)
 }
 
 // Scenario 1: three processes of one group; a random one is killed with

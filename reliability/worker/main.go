@@ -7,14 +7,19 @@
 //     so that the executor's retry and error policy apply;
 //   - optionally, a share of calls is slow and ignores cancellation (-slow),
 //     to outlast the drain deadline on revocation;
+//   - optionally, a share of records has a first attempt that blocks for
+//     good, ignoring its context (-stuck-rate): the executor must give up
+//     on it at the call timeout and retry the record;
 //   - its state per key is the last sequence number applied;
 //   - it emits one output record {key, seq, attempts, worker, ...} per
 //     successful attempt.
 //
 // The test process starts, kills and restarts workers and checks the output,
 // the group table and the committed offsets against an oracle. The worker
-// prints "ready" on stdout once its processor is ready, stops cleanly on
-// SIGINT or SIGTERM (exit 0) and exits 1 if the processor fails.
+// keeps goka's default nil handling (goka.NilIgnore): tombstones in the
+// input reach no callback. It prints "ready" on stdout once its processor
+// is ready, stops cleanly on SIGINT or SIGTERM (exit 0) and exits 1 if the
+// processor fails.
 package main
 
 import (
@@ -63,6 +68,8 @@ type config struct {
 	policy      string
 	slow        time.Duration
 	slowRate    float64
+	stuckRate   float64
+	maxStuck    int
 	readTimeout time.Duration
 	kgoLog      bool
 }
@@ -89,6 +96,8 @@ func parse(args []string) (config, error) {
 	fs.StringVar(&c.policy, "policy", "fail", "error policy: fail, skip or dead-letter")
 	fs.DurationVar(&c.slow, "slow", 0, "duration of slow calls, which ignore cancellation")
 	fs.Float64Var(&c.slowRate, "slow-rate", 0, "share of records whose call is slow (chosen by key and seq)")
+	fs.Float64Var(&c.stuckRate, "stuck-rate", 0, "share of records whose first attempt in this process blocks until the process exits, ignoring its context (chosen by key and seq)")
+	fs.IntVar(&c.maxStuck, "max-stuck", 0, "goroutines that may be stuck in user code at once (asyncdsl.WithMaxStuck); 0 keeps the executor's default")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "sarama Net.ReadTimeout; 0 keeps broker.DefaultSaramaConfig's")
 	fs.BoolVar(&c.kgoLog, "kgo-log", false, "log the franz-go producer's messages (info level) to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -125,10 +134,17 @@ type In struct {
 type Out struct {
 	K        string `json:"k"`
 	S        int    `json:"s"`
-	Prev     int64  `json:"prev"`           // the state before the record
-	Attempts int    `json:"a"`              // attempts this worker made
-	Worker   string `json:"w"`              // worker that applied it
-	Late     bool   `json:"late,omitempty"` // the attempt's context was cancelled before the effects
+	Prev     int64  `json:"prev"` // the state before the record
+	Attempts int    `json:"a"`    // attempts this worker made
+	Worker   string `json:"w"`    // worker that applied it
+	// Late: the attempt's context was cancelled (its partition revoked,
+	// or the processor closing) before the effects; the executor must drop
+	// them. Overran: its call deadline had passed instead: the call
+	// returned late, but before the executor gave up on it, so its result
+	// stands. A context reports the first of the two only, so an attempt
+	// that overran its deadline and was then revoked is marked Overran.
+	Late    bool `json:"late,omitempty"`
+	Overran bool `json:"over,omitempty"`
 }
 
 type inCodec struct{}
@@ -194,6 +210,43 @@ func slowRecord(rate float64, key string, seq int) bool {
 	return float64(h.Sum64()%10000) < rate*10000
 }
 
+// stuckRecord decides, from key and seq only, whether a record's first
+// attempt blocks for good, so that every owner of the record and the test
+// (reliability's stuckRecord, which must stay the same) agree. Its hash
+// input differs from slowRecord's, so the two choices are independent.
+func stuckRecord(rate float64, key string, seq int) bool {
+	if rate <= 0 {
+		return false
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "stuck:%s#%d", key, seq)
+	return float64(h.Sum64()%10000) < rate*10000
+}
+
+// eventLog writes a line for every attempt that the executor gave up on at
+// its call timeout (a *asyncdsl.StuckCallError) and for every record whose
+// dead letter was refused even in its reduced form (released Skipped), for
+// the test to count: a killed process prints no summary, and the adapter
+// logs only the first of each partition. It is an asyncdsl.AttemptHook and
+// ReleaseHook, called on executor goroutines; the write to stderr is short
+// and never blocks on the executor.
+type eventLog struct{ id string }
+
+func (l eventLog) OnAttempt(r asyncdsl.Record, attempt int, took time.Duration, err error) {
+	var stuck *asyncdsl.StuckCallError
+	if errors.As(err, &stuck) {
+		fmt.Fprintf(os.Stderr, "worker %s: detached stuck call %d@%d attempt %d after %s (stuck %d)\n",
+			l.id, r.Partition, r.Offset, attempt, took.Round(time.Millisecond), stuck.Stuck)
+	}
+}
+
+func (l eventLog) OnRelease(r asyncdsl.Record, o asyncdsl.Outcome, _ time.Duration) {
+	var refused *asyncdsl.DeadLetterRefusedError
+	if o.Status == asyncdsl.Skipped && errors.As(o.Err, &refused) {
+		fmt.Fprintf(os.Stderr, "worker %s: dropped dead letter of %d@%d: %v\n", l.id, r.Partition, r.Offset, refused.Refusal)
+	}
+}
+
 func run(ctx context.Context, cfg config) error {
 	sc := broker.DefaultSaramaConfig()
 	if cfg.readTimeout > 0 {
@@ -241,6 +294,8 @@ func run(ctx context.Context, cfg config) error {
 			asyncdsl.WithErrorPolicy(policy),
 			asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: cfg.attempts, InitialBackoff: cfg.backoff, MaxBackoff: 100 * time.Millisecond}),
 			asyncdsl.WithSeed(int64(cfg.seed)),
+			asyncdsl.WithMaxStuck(cfg.maxStuck),
+			asyncdsl.WithHook(eventLog{id: cfg.id}),
 		),
 	)
 	if err != nil {
@@ -248,11 +303,26 @@ func run(ctx context.Context, cfg config) error {
 	}
 	output := goka.Stream(cfg.output)
 	counts := &attemptCounter{n: map[string]int{}}
-	var late atomic.Int64 // slow calls that returned after their attempt was cancelled
+	var late atomic.Int64  // slow calls that returned after their attempt was cancelled
+	var stuck atomic.Int64 // calls blocked for good
+	// hang is never closed: a stuck call waits on it until the process
+	// exits. The executor detaches such a call at its call timeout and never
+	// applies its result, so nothing the call holds is touched afterwards.
+	hang := make(chan struct{})
 	cb := func(ctx goka.Context, msg any) {
 		m := msg.(In)
 		rec := fmt.Sprintf("%d@%d", ctx.Partition(), ctx.Offset())
 		n := counts.inc(rec)
+		if n == 1 && stuckRecord(cfg.stuckRate, m.K, m.S) {
+			// A call that ignores its context and never returns, on the
+			// record's first attempt in this process only, so that the
+			// retry after the executor gave up on it succeeds and the
+			// record has an output. The line lets the test check that
+			// the records it expects stuck were.
+			stuck.Add(1)
+			fmt.Fprintf(os.Stderr, "worker %s: call of %s#%d at %s blocks, ignoring its context\n", cfg.id, m.K, m.S, rec)
+			<-hang
+		}
 		if slowRecord(cfg.slowRate, m.K, m.S) {
 			// A remote call that ignores cancellation and outlasts the
 			// drain deadline; its effects must be dropped if the partition
@@ -275,7 +345,9 @@ func run(ctx context.Context, cfg config) error {
 		if int64(m.S) > prev {
 			ctx.SetValue(int64(m.S))
 		}
-		ctx.Emit(output, ctx.Key(), Out{K: m.K, S: m.S, Prev: prev, Attempts: n, Worker: cfg.id, Late: ctx.Context().Err() != nil})
+		err := ctx.Context().Err()
+		ctx.Emit(output, ctx.Key(), Out{K: m.K, S: m.S, Prev: prev, Attempts: n, Worker: cfg.id,
+			Late: errors.Is(err, context.Canceled), Overran: errors.Is(err, context.DeadlineExceeded)})
 		counts.forget(rec)
 	}
 	g := goka.DefineGroup(goka.Group(cfg.group),
@@ -299,9 +371,12 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}()
 	err = <-done
-	// One machine-readable line for the test: calls made and slow calls that
-	// outlived their attempt's cancellation.
-	fmt.Fprintf(os.Stderr, "worker %s: stopped: late-slow-calls=%d injector=%+v\n", cfg.id, late.Load(), inj.Stats())
+	// One machine-readable line for the test: calls made, slow calls that
+	// outlived their attempt's cancellation, stuck calls and what the
+	// executor did with them and with refused dead letters.
+	st := a.Executor().Stats()
+	fmt.Fprintf(os.Stderr, "worker %s: stopped: late-slow-calls=%d stuck-calls=%d detached=%d still-stuck=%d dead-lettered=%d reduced=%d dropped=%d injector=%+v\n",
+		cfg.id, late.Load(), stuck.Load(), st.Detached, st.Stuck, st.Counts.DeadLettered, st.Counts.DeadLettersReduced, st.Counts.DeadLettersDropped, inj.Stats())
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		return nil
 	}
