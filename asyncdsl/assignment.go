@@ -173,8 +173,13 @@ func (e *Executor) failLocked(a *assignment, seq uint64) {
 }
 
 // ended reports whether the assignment was revoked or the executor closes.
-// It is true from the moment its Ctx is cancelled, before the watcher runs.
-func (a *assignment) ended() bool { return a.runCtx.Err() != nil }
+// It is true from the moment its Ctx is cancelled, before the watcher runs,
+// and before runCtx is: a context reports its error before it cancels the
+// contexts derived from it, and a writer that checks Ctx (the adapter's emit
+// queues) may fail a write in that window as part of the revocation, which
+// must then abandon the task, not fail it (writeResult). Both are atomic
+// loads for the standard library's contexts.
+func (a *assignment) ended() bool { return a.ctx.Err() != nil || a.runCtx.Err() != nil }
 
 // failedBefore reports whether an earlier task of the assignment failed.
 func (a *assignment) failedBefore(seq uint64) bool { return a.failedSeq.Load() < seq }
