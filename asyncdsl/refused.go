@@ -19,8 +19,9 @@ import (
 //   - DeadLetterOnError: the task goes back to a worker, which writes its
 //     dead letter (DeadLetter, then Apply, as after failed attempts). If the
 //     dead letter is refused, DeadLetter is called once more with a
-//     *DeadLetterRefusedError, to write a reduced one; if that is refused
-//     too, the task is released Skipped: a record that cannot be
+//     *DeadLetterRefusedError, to write a reduced one (again, up to
+//     reducedDeadLetterTries times, if it is refused); if that is refused
+//     every time, the task is released Skipped: a record that cannot be
 //     dead-lettered must not stop the processor, since it would stop it
 //     again after every restart.
 //
@@ -58,9 +59,20 @@ const (
 	// writes its dead letter.
 	refusedWrite refusalPhase = iota + 1
 	// refusedDeadLetter: its dead letter was refused; the worker writes a
-	// reduced one.
+	// reduced one. refusedDeadLetter+n: the reduced one was refused n times
+	// and is written again (see reducedDeadLetterTries).
 	refusedDeadLetter
 )
+
+// reducedDeadLetterTries is how many times a reduced dead letter is written
+// before the record is skipped. A reduced dead letter is small (no value),
+// so a refusal of it most likely did not come from its own size: a broker
+// checks max.message.bytes against a whole batch, and the producer may
+// have batched it with a larger record (another record's full dead letter,
+// itself about to be refused). Written again, it most likely travels in
+// another batch; the reliability suite (scenario 8) dropped reduced dead
+// letters this way under load when they were written once.
+const reducedDeadLetterTries = 3
 
 // refusalAck is the done callback of one dead letter written after a
 // refusal: task.done's contract with a first-call guard of its own. Each
@@ -111,7 +123,7 @@ func (e *Executor) refusedLocked(t *task) bool {
 			// t.okStatus is Done: the record's own writes were refused.
 			cause := &TaskError{Record: t.Record, Attempts: attempts, Err: &WriteRefusedError{Err: t.writeErr}}
 			e.requeueLocked(t, refusedWrite, cause)
-		case t.refused != refusedDeadLetter:
+		case t.refused < refusedDeadLetter:
 			// Its dead letter was refused: after failed attempts
 			// (exhausted) or after a refused write. t.okErr is the
 			// *TaskError it was dead-lettered with.
@@ -119,15 +131,22 @@ func (e *Executor) refusedLocked(t *task) bool {
 				Err: &DeadLetterRefusedError{Cause: taskCause(t.okErr), Refusal: t.writeErr}}
 			e.requeueLocked(t, refusedDeadLetter, err)
 		default:
-			// The reduced dead letter was refused too. Skipped, not
-			// Failed: the record would stop the processor again after
-			// every restart.
-			e.mu.counts.DeadLettersDropped++
 			cause := taskCause(t.okErr)
 			var prev *DeadLetterRefusedError
 			if errors.As(t.okErr, &prev) {
 				cause = prev.Cause
 			}
+			if t.refused < refusedDeadLetter+reducedDeadLetterTries-1 {
+				// The reduced dead letter was refused: write it again
+				// (see reducedDeadLetterTries).
+				err := &TaskError{Record: t.Record, Attempts: attempts,
+					Err: &DeadLetterRefusedError{Cause: cause, Refusal: t.writeErr}}
+				e.requeueLocked(t, t.refused+1, err)
+				break
+			}
+			// Refused every time. Skipped, not Failed: the record would
+			// stop the processor again after every restart.
+			e.mu.counts.DeadLettersDropped++
 			err := &TaskError{Record: t.Record, Attempts: attempts,
 				Err: &DeadLetterRefusedError{Cause: cause, Refusal: t.writeErr, Reduced: true}}
 			e.finishLocked(t, Skipped, err)

@@ -57,7 +57,7 @@ func (e *Executor) countLocked(t *task) {
 		e.mu.counts.Skipped++
 	case DeadLettered:
 		e.mu.counts.DeadLettered++
-		if t.refused == refusedDeadLetter {
+		if t.refused >= refusedDeadLetter {
 			e.mu.counts.DeadLettersReduced++
 		}
 	}
