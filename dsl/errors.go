@@ -21,7 +21,7 @@ var (
 	ErrAsync = errors.New("dsl: invalid async step")
 	// ErrForeignStream: a stream, table or store of another topology.
 	ErrForeignStream = errors.New("dsl: stream of another topology")
-	// ErrNoSink: the topology has no source.
+	// ErrEmptyTopology: the topology has no source.
 	ErrEmptyTopology = errors.New("dsl: empty topology")
 	// ErrInvalidOption: a BuilderOption with a value out of range.
 	ErrInvalidOption = errors.New("dsl: invalid option")

@@ -2,6 +2,8 @@
 //
 //	riffle bench [flags]   the sync-vs-async latency sweep on the embedded broker
 //	                       (-workload dedup: the windowed-dedup reference workload)
+//	riffle broker [flags]  the embedded Kafka-protocol broker on 127.0.0.1 until
+//	                       SIGINT or SIGTERM (-data-dir, TLS and SASL)
 //
 // Run "riffle <subcommand> -h" for a subcommand's flags.
 package main
