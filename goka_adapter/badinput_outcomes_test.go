@@ -70,7 +70,7 @@ func TestBadInputOutcomes(t *testing.T) {
 						}
 						createSmallTopic(t, adm, string(output))
 						createSmallTopic(t, adm, dlq)
-						logs := &logBuffer{}
+						logs := &logCapture{}
 						a := adapterFor(t, s,
 							gokaadapter.WithProducerBuilder(producers(s)[producer]),
 							gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(pol.policy)),
@@ -112,7 +112,7 @@ func emitEach(output goka.Stream) func(goka.Context, any) {
 
 // badInputOutcome waits for the processor to deal with the bad record under
 // policy, checks what the policy promises, and describes what happened.
-func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logBuffer, policy asyncdsl.ErrorPolicy) string {
+func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logCapture, policy asyncdsl.ErrorPolicy) string {
 	t.Helper()
 	if policy == asyncdsl.FailOnError {
 		err := r.wait(t, 60*time.Second)

@@ -3,7 +3,6 @@ package gokaadapter_test
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -20,34 +19,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// logLines keeps the lines of a text slog logger (logger).
-type logLines struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
-	return len(p), nil
-}
-
-func (l *logLines) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
-// matching returns the lines that contain sub.
-func (l *logLines) matching(sub string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
 
 // misplaced returns records of key k written, with a manual partitioner, to
 // the partition after the one goka puts k in.
@@ -78,7 +49,7 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := kadm.NewClient(kgoClient(t, s))
-	logs := &logLines{}
+	logs := &logCapture{}
 	a := adapterFor(t, s, gokaadapter.WithLogger(logs.logger()))
 	var (
 		mu   sync.Mutex
@@ -167,7 +138,7 @@ func TestStrictPartitioning(t *testing.T) {
 		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
 			t.Fatal(err)
 		}
-		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logLines{}).logger())}, opts...)...)
+		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
 		var (
 			mu   sync.Mutex
 			seen = map[string]int{}
@@ -257,7 +228,7 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := kadm.NewClient(kgoClient(t, s))
-	logs := &logLines{}
+	logs := &logCapture{}
 	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.logger()))
 	r := run(t, newSeqProcessor(t, a, s, goka.Group(name), input, output, func(goka.Context, any) {}))
 	rng := rand.New(rand.NewPCG(11, 3))
@@ -305,7 +276,7 @@ func TestMurmur2ProducedInput(t *testing.T) {
 		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
 			t.Fatal(err)
 		}
-		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logLines{}).logger())}, opts...)...)
+		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
 		g := goka.DefineGroup(goka.Group(name),
 			goka.Input(input, seqCodec{}, a.Async(func(ctx goka.Context, msg any) {
 				n := int64(0)

@@ -256,7 +256,7 @@ func TestErrorPolicies(t *testing.T) {
 	// Skip: the failed record's offset is committed, its effects dropped,
 	// and the records after it are processed.
 	t.Run("skip commits past the record", func(t *testing.T) {
-		logs := &logBuffer{}
+		logs := &logCapture{}
 		pc := startPolicyCase(t, s, "skip", func(ctx goka.Context) {
 			ctx.Emit(goka.Stream("policy-skip-out"), "poison", seqMsg{Key: "poison", Seq: -1}) // dropped with the record
 			ctx.Fail(errors.New("remote service rejected the order"))

@@ -1,11 +1,9 @@
 package gokaadapter_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -52,26 +50,6 @@ func producers(s broker.Settings) map[string]goka.ProducerBuilder {
 	}
 }
 
-// logBuffer is a slog handler's output, safe for the adapter's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
-
 // An undecodable record too large for the dead-letter topic, under the
 // dead-letter policy: the broker refuses its dead letter, the adapter
 // writes a reduced one (no value, its size and the refusal in headers),
@@ -89,7 +67,7 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 				t.Fatal(err)
 			}
 			createSmallTopic(t, adm, dlq)
-			logs := &logBuffer{}
+			logs := &logCapture{}
 			start := func() *running {
 				a := adapterFor(t, s,
 					gokaadapter.WithProducerBuilder(producers(s)[name]),
@@ -215,7 +193,7 @@ func TestRefusedEmit(t *testing.T) {
 			}
 
 			t.Run("skip", func(t *testing.T) {
-				logs := &logBuffer{}
+				logs := &logCapture{}
 				pc := start(t, "skip", gokaadapter.WithLogger(logs.logger()),
 					gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)))
 				p := pc.produceAround()

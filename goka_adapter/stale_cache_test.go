@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,38 +11,6 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
-
-// syncLogger is a goka.Logger that keeps its lines; goka logs from many
-// goroutines.
-type syncLogger struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *syncLogger) Print(v ...any)   { l.add(fmt.Sprint(v...)) }
-func (l *syncLogger) Println(v ...any) { l.add(fmt.Sprint(v...)) }
-func (l *syncLogger) Printf(format string, v ...any) {
-	l.add(fmt.Sprintf(format, v...))
-}
-
-func (l *syncLogger) add(s string) {
-	l.mu.Lock()
-	l.lines = append(l.lines, s)
-	l.mu.Unlock()
-}
-
-// matching returns the lines that contain sub.
-func (l *syncLogger) matching(sub string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
 
 // A group run against one cluster, then against a new one, with goka's
 // default storage (LevelDB under goka.DefaultProcessorStoragePath(group)):
@@ -60,7 +27,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 
 	// runOn runs the group on a new cluster until it has processed perKey
 	// records of each key, and returns the state counts it emitted.
-	runOn := func(t *testing.T, log *syncLogger) []seqMsg {
+	runOn := func(t *testing.T, log *logCapture) []seqMsg {
 		c := startCluster(t)
 		defer c.Close()
 		s := c.Settings()
@@ -91,7 +58,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 		return out
 	}
 
-	first := &syncLogger{}
+	first := &logCapture{}
 	runOn(t, first)
 	if lines := first.matching("ahead of its topic"); len(lines) > 0 {
 		t.Fatalf("first run, on new caches, logged a cache ahead of its topic: %q", lines)
@@ -100,7 +67,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 		t.Fatalf("the first run left no cache under goka's default path: %v", err)
 	}
 
-	second := &syncLogger{}
+	second := &logCapture{}
 	out := runOn(t, second)
 	// The state starts over: the counts are those of the second cluster's
 	// records only.
