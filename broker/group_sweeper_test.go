@@ -334,19 +334,7 @@ func joinAndDie(t *testing.T, addr, clientID, group, topic, strategy string, ses
 	defer conn.Close()
 	rc := &rawConn{conn: conn, f: kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID))}
 
-	meta := kmsg.NewConsumerMemberMetadata()
-	meta.Topics = []string{topic}
-	join := kmsg.NewPtrJoinGroupRequest()
-	join.Version = 5
-	join.Group = group
-	join.SessionTimeoutMillis = int32(session / time.Millisecond)
-	join.RebalanceTimeoutMillis = int32(rebalance / time.Millisecond)
-	join.ProtocolType = "consumer"
-	proto := kmsg.NewJoinGroupRequestProtocol()
-	proto.Name = strategy
-	proto.Metadata = meta.AppendTo(nil)
-	join.Protocols = []kmsg.JoinGroupRequestProtocol{proto}
-
+	join := joinRequest(group, topic, strategy, session, rebalance)
 	rc.send(t, join)
 	resp := kmsg.NewPtrJoinGroupResponse()
 	resp.Version = join.Version
@@ -367,6 +355,24 @@ func joinAndDie(t *testing.T, addr, clientID, group, topic, strategy string, ses
 	if _, err := io.Copy(io.Discard, conn); err != nil && !strings.Contains(err.Error(), "reset") {
 		t.Fatalf("waiting for the broker to close %s's connection: %v", clientID, err)
 	}
+}
+
+// joinRequest is a consumer's JoinGroup (v5, as sarama sends it) of group,
+// without a member id, subscribing to topic.
+func joinRequest(group, topic, strategy string, session, rebalance time.Duration) *kmsg.JoinGroupRequest {
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.Topics = []string{topic}
+	req := kmsg.NewPtrJoinGroupRequest()
+	req.Version = 5
+	req.Group = group
+	req.SessionTimeoutMillis = int32(session / time.Millisecond)
+	req.RebalanceTimeoutMillis = int32(rebalance / time.Millisecond)
+	req.ProtocolType = "consumer"
+	proto := kmsg.NewJoinGroupRequestProtocol()
+	proto.Name = strategy
+	proto.Metadata = meta.AppendTo(nil)
+	req.Protocols = []kmsg.JoinGroupRequestProtocol{proto}
+	return req
 }
 
 // balanceStrategy is the name of the balance strategy a member with cfg
@@ -393,18 +399,7 @@ func dialMember(t *testing.T, addr, clientID string) *rawConn {
 // member id and generation once the rebalance completed.
 func (r *rawConn) join(t *testing.T, group, topic, strategy string, session, rebalance time.Duration) (string, int32) {
 	t.Helper()
-	meta := kmsg.NewConsumerMemberMetadata()
-	meta.Topics = []string{topic}
-	req := kmsg.NewPtrJoinGroupRequest()
-	req.Version = 5
-	req.Group = group
-	req.SessionTimeoutMillis = int32(session / time.Millisecond)
-	req.RebalanceTimeoutMillis = int32(rebalance / time.Millisecond)
-	req.ProtocolType = "consumer"
-	proto := kmsg.NewJoinGroupRequestProtocol()
-	proto.Name = strategy
-	proto.Metadata = meta.AppendTo(nil)
-	req.Protocols = []kmsg.JoinGroupRequestProtocol{proto}
+	req := joinRequest(group, topic, strategy, session, rebalance)
 	for {
 		r.send(t, req)
 		resp := kmsg.NewPtrJoinGroupResponse()
