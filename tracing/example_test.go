@@ -66,16 +66,16 @@ func runTraced(tr *tracing.Tracing, cb goka.ProcessCallback, values ...string) {
 // started.
 func printTree(spans []sdktrace.ReadOnlySpan) {
 	slices.SortFunc(spans, func(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) })
-	var print func(parent string, depth int)
-	print = func(parent string, depth int) {
+	var walk func(parent string, depth int)
+	walk = func(parent string, depth int) {
 		for _, s := range spans {
 			if s.Parent().SpanID().String() == parent {
 				fmt.Printf("%s%s (%s)\n", strings.Repeat("  ", depth), s.Name(), s.SpanKind())
-				print(s.SpanContext().SpanID().String(), depth+1)
+				walk(s.SpanContext().SpanID().String(), depth+1)
 			}
 		}
 	}
-	print("0000000000000000", 0) // the roots
+	walk("0000000000000000", 0) // the roots
 }
 
 // Each record an async callback processes gets a span: the waits for its
