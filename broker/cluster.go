@@ -68,18 +68,16 @@ func Start(opts ...Option) (*Cluster, error) {
 	if cfg.err != nil {
 		return nil, cfg.err
 	}
-	if cfg.partitions < 1 || cfg.partitions > math.MaxInt32 {
-		return nil, invalid("partitions must be in [1, %d], got %d", math.MaxInt32, cfg.partitions)
-	}
 	if cfg.syncWrites && cfg.dataDir == "" {
 		return nil, invalid("sync writes without a data directory")
 	}
 	if cfg.port < 0 || cfg.port > math.MaxUint16 {
 		return nil, invalid("port must be in [0, %d], got %d", math.MaxUint16, cfg.port)
 	}
-	// The client settings are built, and so validated, before the cluster
-	// listens; until it does, their broker is the address it will listen
-	// on, with port 0 when the system picks it.
+	// The client settings are built, and so validated (the partition count
+	// among them), before the cluster listens; until it does, their broker
+	// is the address it will listen on, with port 0 when the system picks
+	// it.
 	settings, err := kafka.Remote([]string{net.JoinHostPort(listenHost, strconv.Itoa(cfg.port))}, cfg.client...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: client settings: %w", ErrInvalidOption, err)

@@ -27,7 +27,7 @@ func TestInvalidOptions(t *testing.T) {
 		opts   []Option
 		client bool // a client setting: the error wraps kafka.ErrInvalidSettings too
 	}{
-		{"partitions 0", []Option{WithPartitions(0)}, false},
+		{"partitions 0", []Option{WithPartitions(0)}, true},
 		{"port -1", []Option{WithPort(-1)}, false},
 		{"nil sarama", []Option{WithSaramaConfig(nil)}, true},
 		{"sarama newer than kfake", []Option{WithSaramaConfig(newer)}, false},
