@@ -1,4 +1,4 @@
-package broker_test
+package kafka_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -20,16 +21,16 @@ import (
 // (goka's, franz-go's) connects with TLS and authenticates with SCRAM.
 // Printed, the Settings name the user but never the password.
 func ExampleWithSASL() {
-	settings, err := broker.Remote([]string{"kafka-1:9093"},
-		broker.WithTLS(&tls.Config{MinVersion: tls.VersionTLS12}),
-		broker.WithSASL(sarama.SASLTypeSCRAMSHA512, "app", "s3cret"),
+	settings, err := kafka.Remote([]string{"kafka-1:9093"},
+		kafka.WithTLS(&tls.Config{MinVersion: tls.VersionTLS12}),
+		kafka.WithSASL(sarama.SASLTypeSCRAMSHA512, "app", "s3cret"),
 	)
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(settings)
 	// Output:
-	// broker.Settings{Brokers: ["kafka-1:9093"], Partitions: 4, ReplicationFactor: 1, Version: 2.3.0, TLS: true, SASL: SCRAM-SHA-512 user "app", password redacted}
+	// kafka.Settings{Brokers: ["kafka-1:9093"], Partitions: 4, ReplicationFactor: 1, Version: 2.3.0, TLS: true, SASL: SCRAM-SHA-512 user "app", password redacted}
 }
 
 // EnsureTopics creates the topics a program needs, with the Settings'
@@ -62,7 +63,7 @@ func ExampleSettings_EnsureTopics() {
 	}
 
 	s.Partitions = 6 // a copy of the Settings, for another program
-	var mismatch *broker.TopicMismatchError
+	var mismatch *kafka.TopicMismatchError
 	err = s.EnsureTopics(ctx, "orders")
 	fmt.Println("mismatch:", errors.As(err, &mismatch))
 	// Output:
@@ -117,7 +118,7 @@ func ExampleSettings_EmitterOptions() {
 		fetches.EachRecord(func(r *kgo.Record) {
 			// Where the franz-go client would write the same key.
 			same := &kgo.Record{Topic: r.Topic, Key: r.Key}
-			p := broker.KgoPartitioner().ForTopic(r.Topic).Partition(same, 4)
+			p := kafka.KgoPartitioner().ForTopic(r.Topic).Partition(same, 4)
 			read = append(read, fmt.Sprintf("%s=%s same partition: %t", r.Key, r.Value, int32(p) == r.Partition))
 		})
 	}
