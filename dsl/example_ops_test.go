@@ -11,6 +11,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
+	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -452,4 +453,60 @@ func ExampleTopology_Start() {
 	fmt.Println(counts)
 	// Output:
 	// [ann=1 ann=2 ann=3 bob=1 bob=2 carol=1]
+}
+
+// Chaining never fails; Build returns every problem of the topology, each a
+// *BuildError naming the step and its operator.
+func ExampleBuilder_Build() {
+	b := dsl.NewBuilder("shop")
+	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders.Filter(nil).To("big-orders", dsl.JSON[Order]())
+	dsl.MapValues(orders, func(_ string, o Order) int64 { return o.Amount }).To("", dsl.Int64())
+
+	_, err := b.Build()
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var be *dsl.BuildError
+		if errors.As(e, &be) {
+			fmt.Printf("step %d (%s): nil function %t, empty name %t\n", be.Step, be.Op,
+				errors.Is(be, dsl.ErrNilFunc), errors.Is(be, dsl.ErrEmptyName))
+		}
+	}
+	// Output:
+	// step 1 (Filter): nil function true, empty name false
+	// step 4 (To): nil function false, empty name true
+}
+
+// A synchronous group's error policy: a record whose step fails goes, as it
+// was consumed, to the group's dead-letter topic with the error in its
+// headers, and the records after it go on.
+func ExampleWithErrorPolicy() {
+	b := dsl.NewBuilder("parser", dsl.WithErrorPolicy(asyncdsl.DeadLetterOnError))
+	lines := dsl.From(b, "lines", dsl.String())
+	dsl.ProcessValues(lines, func(c *dsl.ValuesContext[int64], _ string, line string) error {
+		var n int64
+		if _, err := fmt.Sscan(line, &n); err != nil {
+			return fmt.Errorf("not a number: %q", line)
+		}
+		c.Forward(n)
+		return nil
+	}).To("numbers", dsl.Int64())
+
+	tt, stop := startExample(b)
+	defer stop()
+	numbers, dead := tt.NewQueueTracker("numbers"), tt.NewQueueTracker("parser-lines-dead-letters")
+	for _, line := range []string{"1", "two", "3"} {
+		tt.Consume("lines", "k", line)
+	}
+	printTopic("numbers", numbers)
+	for {
+		headers, key, raw, ok := dead.NextRawWithHeaders()
+		if !ok {
+			break
+		}
+		fmt.Printf("dead letter %s=%s from offset %s\n", key, raw, headers[gokaadapter.HeaderOffset])
+	}
+	// Output:
+	// numbers: k=1
+	// numbers: k=3
+	// dead letter k=two from offset 1
 }
