@@ -9,11 +9,11 @@
 // the edge, so user functions never see an any. Go methods cannot have type
 // parameters, so operators that change the value type are package functions
 // (MapValues, Map, FlatMap, FlatMapValues, Process, ProcessValues, Aggregate,
-// Join, LeftJoin, Lookup, Merge) and operators that keep it are methods
-// (Filter, FilterNot, Peek, Foreach, SelectKey, Branch, GroupByKey, GroupBy,
-// Count, Reduce, WindowedBy, ToTable, To, WithCodec). Async is a method of
-// the ProcessStream that Process and ProcessValues return, so only those
-// steps can be async.
+// AggregateWindowed, Join, LeftJoin, Lookup, Merge) and operators that keep
+// it are methods (Filter, FilterNot, Peek, Foreach, SelectKey, Branch,
+// GroupByKey, GroupBy, Count, Reduce, WindowedBy, ToTable, To, WithCodec).
+// Async is a method of the ProcessStream that Process and ProcessValues
+// return, so only those steps can be async.
 //
 // Chaining never fails: problems (a nil function, an empty topic name, a
 // missing codec, a name clash, an Async step that cannot work) are recorded

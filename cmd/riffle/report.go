@@ -29,7 +29,7 @@ type row struct {
 	speedup               float64
 	bound, pctBound       float64
 	boundBy               string // which term of min(C, K/L, P/L) binds
-	floor                 string // the issue's floor at this latency, if any
+	floor                 string // the floor at this latency, if any
 	floorMet, hasFloor    bool
 	aimMet                bool    // async >= 70 % of the bound
 	syncInFlight, asyncIF int     // largest in-flight seen
@@ -52,7 +52,8 @@ func (r *row) pctTimer() float64 {
 	return 100 * r.asyncRPS / r.timerRPS
 }
 
-// The issue's floors and aim.
+// The floors and the aim riffle set itself (docs/benchmarks.md, "Floors
+// and aim").
 const (
 	aimPctOfBound = 70.0
 	floorAt0      = 0.9 // async >= 0.9 x sync at 0 ms
