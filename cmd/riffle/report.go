@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/samber/lo"
 )
 
 // row is the result of one latency: every run of both modes and their
@@ -353,10 +354,7 @@ func writeMarkdown(path string, e *env, cfg benchConfig, c float64, rows []*row)
 }
 
 func runList(rs []workload.Result) string {
-	var parts []string
-	for _, r := range rs {
-		parts = append(parts, fmt.Sprintf("%.0f", r.RPS))
-	}
+	parts := lo.Map(rs, func(r workload.Result, _ int) string { return fmt.Sprintf("%.0f", r.RPS) })
 	return strings.Join(parts, ", ")
 }
 
@@ -366,12 +364,7 @@ func boundKeys(cfg benchConfig, rows []*row) string {
 	if cfg.workload != workloadDedup {
 		return fmt.Sprintf("%d keys", cfg.keys)
 	}
-	fewest := 0
-	for _, r := range rows {
-		if fewest == 0 || (r.keys > 0 && r.keys < fewest) {
-			fewest = r.keys
-		}
-	}
+	fewest := lo.Min(lo.FilterMap(rows, func(r *row, _ int) (int, bool) { return r.keys, r.keys > 0 }))
 	return fmt.Sprintf("the run's unique ids (at least %d)", fewest)
 }
 
