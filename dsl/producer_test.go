@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 )
 
 // An unknown producer choice is an error before anything connects.
 func TestWithProducerRejectsUnknown(t *testing.T) {
 	b := dsl.NewBuilder("producer-choice")
-	dsl.From(b, "in", dsl.String()).To("out", dsl.String())
+	dsl.From(b, "in", codec.String()).To("out", codec.String())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
