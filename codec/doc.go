@@ -14,5 +14,6 @@
 // Bytes, the one codec that could share them, copies (see Bytes for why).
 //
 // This package imports nothing of riffle's, so that every other package can
-// import it.
+// import it. It has the name of goka's codec package: a file that needs both
+// imports goka's under another name (riffle's own files use gokacodec).
 package codec
