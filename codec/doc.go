@@ -15,5 +15,6 @@
 //
 // This package imports nothing of riffle's, so that every other package can
 // import it. It has the name of goka's codec package: a file that needs both
-// imports goka's under another name (riffle's own files use gokacodec).
+// imports goka's under another name (riffle's files that need both call
+// it gokacodec).
 package codec
