@@ -8,11 +8,11 @@
 // built from a topic and a codec.Codec[V] (package codec), and codecs are
 // converted to goka.Codec at the edge (codec.Goka), so user functions never
 // see an any. Go methods cannot have type parameters, so operators that
-// change the value type are package functions
-// (MapValues, Map, FlatMap, FlatMapValues, Process, ProcessValues, Aggregate,
-// AggregateWindowed, Join, LeftJoin, Lookup, Merge) and operators that keep
-// it are methods (Filter, FilterNot, Peek, Foreach, SelectKey, Branch,
-// GroupByKey, GroupBy, Count, Reduce, WindowedBy, ToTable, To, WithCodec).
+// change the value type are package functions (MapValues, Map, FlatMap,
+// FlatMapValues, Process, ProcessValues, Aggregate, AggregateWindowed,
+// Join, LeftJoin, Lookup, Merge) and operators that keep it are methods
+// (Filter, FilterNot, Peek, Foreach, SelectKey, Branch, GroupByKey,
+// GroupBy, Count, Reduce, WindowedBy, ToTable, To, WithCodec).
 // Async is a method of the ProcessStream that Process and ProcessValues
 // return, so only those steps can be async.
 //
