@@ -10,6 +10,7 @@ import (
 	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -51,11 +52,11 @@ func printTopic(topic string, qt *tester.QueueTracker) {
 // of a customer the table does not hold is dropped.
 func ExampleJoin() {
 	b := dsl.NewBuilder("billing")
-	customers := dsl.TableFrom(b, "customers", dsl.String())
-	orders := dsl.From(b, "orders-by-customer", dsl.JSON[Order]())
+	customers := dsl.TableFrom(b, "customers", codec.String())
+	orders := dsl.From(b, "orders-by-customer", codec.JSON[Order]())
 	dsl.Join(orders, customers, func(_ string, o Order, name string) string {
 		return fmt.Sprintf("%s for %s", o.ID, name)
-	}).To("invoices", dsl.String())
+	}).To("invoices", codec.String())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -71,14 +72,14 @@ func ExampleJoin() {
 // LeftJoin keeps the orders of customers the table does not hold.
 func ExampleLeftJoin() {
 	b := dsl.NewBuilder("billing")
-	customers := dsl.TableFrom(b, "customers", dsl.String())
-	orders := dsl.From(b, "orders-by-customer", dsl.JSON[Order]())
+	customers := dsl.TableFrom(b, "customers", codec.String())
+	orders := dsl.From(b, "orders-by-customer", codec.JSON[Order]())
 	dsl.LeftJoin(orders, customers, func(_ string, o Order, name string, found bool) string {
 		if !found {
 			name = "an unknown customer"
 		}
 		return fmt.Sprintf("%s for %s", o.ID, name)
-	}).To("invoices", dsl.String())
+	}).To("invoices", codec.String())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -97,8 +98,8 @@ func ExampleLeftJoin() {
 // unlike a join.
 func ExampleLookup() {
 	b := dsl.NewBuilder("billing")
-	customers := dsl.TableFrom(b, "customers", dsl.String())
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	customers := dsl.TableFrom(b, "customers", codec.String())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	dsl.Lookup(orders, customers,
 		func(_ string, o Order) string { return o.Customer },
 		func(id string, o Order, name string, found bool) string {
@@ -106,7 +107,7 @@ func ExampleLookup() {
 				return "no customer " + o.Customer
 			}
 			return name
-		}).To("order-customers", dsl.String())
+		}).To("order-customers", codec.String())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -127,12 +128,12 @@ func ExampleGrouped_WindowedBy() {
 		At time.Time `json:"at"`
 	}
 	b := dsl.NewBuilder("analytics")
-	clicks := dsl.From(b, "clicks", dsl.JSON[Click]())
+	clicks := dsl.From(b, "clicks", codec.JSON[Click]())
 	clicks.GroupByKey().
 		WindowedBy(time.Minute, func(_ string, c Click, _ time.Time) time.Time { return c.At }).
 		Count("per-minute").
 		ToStream().
-		To("clicks-per-minute", dsl.Int64())
+		To("clicks-per-minute", codec.Int64())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -166,13 +167,13 @@ func ExampleGrouped_WindowedBy() {
 // table "<app>-<name>-table".
 func ExampleAggregate() {
 	b := dsl.NewBuilder("billing")
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	totals := dsl.Aggregate(orders.GroupBy(func(_ string, o Order) string { return o.Customer }),
 		"totals",
 		func() int64 { return 0 },
 		func(_ string, o Order, total int64) int64 { return total + o.Amount },
-		dsl.Int64())
-	totals.ToStream().To("customer-totals", dsl.Int64())
+		codec.Int64())
+	totals.ToStream().To("customer-totals", codec.Int64())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -193,8 +194,8 @@ func ExampleAggregate() {
 // WithStore: here it forwards the first order of each customer only.
 func ExampleNewStore() {
 	b := dsl.NewBuilder("welcome")
-	seen := dsl.NewStore(b, "seen", dsl.Int64())
-	orders := dsl.From(b, "orders-by-customer", dsl.JSON[Order]())
+	seen := dsl.NewStore(b, "seen", codec.Int64())
+	orders := dsl.From(b, "orders-by-customer", codec.JSON[Order]())
 	dsl.ProcessValues(orders, func(c *dsl.ValuesContext[string], customer string, o Order) error {
 		n, found, err := seen.Get(c)
 		if err != nil {
@@ -207,7 +208,7 @@ func ExampleNewStore() {
 			c.Forward(fmt.Sprintf("welcome, %s (order %s, offset %d)", customer, o.ID, c.Record().Offset))
 		}
 		return nil
-	}, dsl.WithStore(seen)).To("welcomes", dsl.String())
+	}, dsl.WithStore(seen)).To("welcomes", codec.String())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -227,15 +228,15 @@ func ExampleNewStore() {
 // drops it if none does.
 func ExampleStream_Branch() {
 	b := dsl.NewBuilder("triage")
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	arms := orders.Branch(
 		func(_ string, o Order) bool { return o.Amount < 0 },
 		func(_ string, o Order) bool { return o.Amount >= 1000 },
 		func(_ string, o Order) bool { return o.Amount > 0 },
 	)
-	dsl.MapValues(arms[0], func(_ string, o Order) int64 { return o.Amount }).To("refunds", dsl.Int64())
-	dsl.MapValues(arms[1], func(_ string, o Order) int64 { return o.Amount }).To("review", dsl.Int64())
-	dsl.MapValues(arms[2], func(_ string, o Order) int64 { return o.Amount }).To("accepted", dsl.Int64())
+	dsl.MapValues(arms[0], func(_ string, o Order) int64 { return o.Amount }).To("refunds", codec.Int64())
+	dsl.MapValues(arms[1], func(_ string, o Order) int64 { return o.Amount }).To("review", codec.Int64())
+	dsl.MapValues(arms[2], func(_ string, o Order) int64 { return o.Amount }).To("accepted", codec.Int64())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -259,9 +260,9 @@ func ExampleStream_Branch() {
 // streams' codec and read by a third group, which counts per key.
 func ExampleMerge() {
 	b := dsl.NewBuilder("activity")
-	web := dsl.From(b, "web-visits", dsl.String())
-	app := dsl.From(b, "app-visits", dsl.String())
-	dsl.Merge(web, app).GroupByKey().Count("visits").ToStream().To("visits-per-user", dsl.Int64())
+	web := dsl.From(b, "web-visits", codec.String())
+	app := dsl.From(b, "app-visits", codec.String())
+	dsl.Merge(web, app).GroupByKey().Count("visits").ToStream().To("visits-per-user", codec.Int64())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -281,13 +282,13 @@ func ExampleMerge() {
 // the key changed.
 func ExampleTopology_Describe() {
 	b := dsl.NewBuilder("shop")
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	orders.
 		Filter(func(_ string, o Order) bool { return o.Amount > 0 }).
 		GroupBy(func(_ string, o Order) string { return o.Customer }).
 		Count("orders-per-customer").
 		ToStream().
-		To("order-counts", dsl.Int64())
+		To("order-counts", codec.Int64())
 	topo, err := b.Build()
 	if err != nil {
 		panic(err)
@@ -324,8 +325,8 @@ func ExampleProcessStream_Async() {
 		asyncdsl.WithCallTimeout(time.Second),
 		asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: 3, InitialBackoff: time.Millisecond}),
 		asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError))
-	balance := dsl.NewStore(b, "balance", dsl.Int64())
-	payments := dsl.From(b, "payments", dsl.String()) // "<amount> <currency>"
+	balance := dsl.NewStore(b, "balance", codec.Int64())
+	payments := dsl.From(b, "payments", codec.String()) // "<amount> <currency>"
 
 	calls := map[string]int{} // the deterministic mode of OnTester runs one record at a time
 	dsl.ProcessValues(payments, func(c *dsl.ValuesContext[int64], account, payment string) error {
@@ -344,7 +345,7 @@ func ExampleProcessStream_Async() {
 		}
 		c.Forward(total)
 		return nil
-	}, dsl.WithStore(balance)).Async(remote).To("balances", dsl.Int64())
+	}, dsl.WithStore(balance)).Async(remote).To("balances", codec.Int64())
 
 	tt, stop := startExample(b)
 	defer stop()
@@ -399,11 +400,11 @@ func ExampleTopology_Start() {
 	settings := cluster.Settings()
 
 	b := dsl.NewBuilder("clicks")
-	dsl.From(b, "page-views", dsl.String()).
+	dsl.From(b, "page-views", codec.String()).
 		GroupByKey().
 		Count("views").
 		ToStream().
-		To("views-per-user", dsl.Int64())
+		To("views-per-user", codec.Int64())
 	topo, err := b.Build()
 	if err != nil {
 		panic(err)
@@ -459,9 +460,9 @@ func ExampleTopology_Start() {
 // *BuildError naming the step and its operator.
 func ExampleBuilder_Build() {
 	b := dsl.NewBuilder("shop")
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
-	orders.Filter(nil).To("big-orders", dsl.JSON[Order]())
-	dsl.MapValues(orders, func(_ string, o Order) int64 { return o.Amount }).To("", dsl.Int64())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
+	orders.Filter(nil).To("big-orders", codec.JSON[Order]())
+	dsl.MapValues(orders, func(_ string, o Order) int64 { return o.Amount }).To("", codec.Int64())
 
 	_, err := b.Build()
 	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
@@ -481,7 +482,7 @@ func ExampleBuilder_Build() {
 // headers, and the records after it go on.
 func ExampleWithErrorPolicy() {
 	b := dsl.NewBuilder("parser", dsl.WithErrorPolicy(asyncdsl.DeadLetterOnError))
-	lines := dsl.From(b, "lines", dsl.String())
+	lines := dsl.From(b, "lines", codec.String())
 	dsl.ProcessValues(lines, func(c *dsl.ValuesContext[int64], _ string, line string) error {
 		var n int64
 		if _, err := fmt.Sscan(line, &n); err != nil {
@@ -489,7 +490,7 @@ func ExampleWithErrorPolicy() {
 		}
 		c.Forward(n)
 		return nil
-	}).To("numbers", dsl.Int64())
+	}).To("numbers", codec.Int64())
 
 	tt, stop := startExample(b)
 	defer stop()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
+	"github.com/riffle-streams/riffle/codec"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/stores"
 )
@@ -107,7 +108,7 @@ func ExampleInjectKeyValue() {
 // ExampleMemoryWindow), which run.
 func ExampleNewRedis() {
 	ctx := context.Background()
-	totals, err := stores.NewRedis(stores.Int64(), stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("totals:"))
+	totals, err := stores.NewRedis(codec.Int64(), stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("totals:"))
 	if err != nil {
 		panic(err)
 	}
@@ -127,11 +128,11 @@ func ExampleNewRedis() {
 
 // Code written against KeyValue, running on goka's group table inside a
 // goka callback, here an async one (gokaadapter), under goka's tester.
-// Declare the table with the same codec: goka.Persist(stores.GokaCodec(...)).
+// Declare the table with the same codec: goka.Persist(codec.Goka(...)).
 // Only the record's own key is reachable (ErrOtherKey otherwise).
 func ExampleFromGokaContext() {
 	count := func(ctx goka.Context, _ any) {
-		counts := stores.FromGokaContext(ctx, stores.Int64())
+		counts := stores.FromGokaContext(ctx, codec.Int64())
 		n, _, err := counts.Get(ctx.Context(), ctx.Key())
 		if err != nil {
 			ctx.Fail(err)
@@ -149,8 +150,8 @@ func ExampleFromGokaContext() {
 		panic(err)
 	}
 	proc, err := async.NewProcessor(nil, goka.DefineGroup("click-counter",
-		goka.Input("clicks", stores.GokaCodec(stores.String()), async.Async(count)),
-		goka.Persist(stores.GokaCodec(stores.Int64())),
+		goka.Input("clicks", codec.Goka(codec.String()), async.Async(count)),
+		goka.Persist(codec.Goka(codec.Int64())),
 	))
 	if err != nil {
 		panic(err)
@@ -173,7 +174,7 @@ func ExampleFromGokaContext() {
 func ExampleLookupFromGokaContext() {
 	const customers goka.Table = "customers"
 	greet := func(ctx goka.Context, msg any) {
-		names := stores.LookupFromGokaContext(ctx, customers, stores.String())
+		names := stores.LookupFromGokaContext(ctx, customers, codec.String())
 		name, found, err := names.Get(ctx.Context(), msg.(string))
 		if err != nil {
 			ctx.Fail(err)
@@ -185,8 +186,8 @@ func ExampleLookupFromGokaContext() {
 
 	tt := tester.New(exampleT{})
 	proc, err := goka.NewProcessor(nil, goka.DefineGroup("greeter",
-		goka.Input("orders", stores.GokaCodec(stores.String()), greet), // the order's customer id
-		goka.Lookup(customers, stores.GokaCodec(stores.String())),
+		goka.Input("orders", codec.Goka(codec.String()), greet), // the order's customer id
+		goka.Lookup(customers, codec.Goka(codec.String())),
 	), goka.WithTester(tt))
 	if err != nil {
 		panic(err)
