@@ -352,3 +352,28 @@ func topicsOf(es []edgeTopic) []string {
 	}
 	return out
 }
+
+// WithLogger sets the logger of the topology: its own lines (skipped
+// records under WithErrorPolicy, rebuilt caches), the adapter's of its
+// async groups (gokaadapter.WithLogger) and, at info level, goka's of every
+// group (goka.WithLogger). Default slog.Default(), read by Start.
+func WithLogger(l *slog.Logger) RunOption {
+	return runOptionFunc(func(c *runConfig) { c.log = l })
+}
+
+// slogger returns the logger of the run.
+func (c *runConfig) slogger() *slog.Logger {
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c.log
+}
+
+// logger returns the logger of the run as goka takes one: its lines at
+// info level.
+func (c *runConfig) logger() goka.Logger {
+	if c.gokaLog == nil {
+		c.gokaLog = slog.NewLogLogger(c.slogger().Handler(), slog.LevelInfo)
+	}
+	return c.gokaLog
+}
