@@ -238,7 +238,7 @@ func (c *config) validate() error {
 		problems = append(problems, fmt.Sprintf("unknown error policy %d", int(c.policy)))
 	}
 	if len(problems) > 0 {
-		return &ConfigError{Problems: problems}
+		return &ConfigError{Package: "asyncdsl", Problems: problems}
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func New(opts ...Option) (*Adapter, error) {
 		o.apply(&cfg)
 	}
 	if problems := cfg.rejoin.validate(); len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: problems}
 	}
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
@@ -72,7 +72,7 @@ func New(opts ...Option) (*Adapter, error) {
 	}
 	exec, err := asyncdsl.New(execOpts...)
 	if err != nil {
-		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"executor"}, Err: err}
 	}
 	a := &Adapter{
 		cfg:             cfg,
@@ -142,10 +142,10 @@ func (a *Adapter) Input(topic goka.Stream, c goka.Codec, cb goka.ProcessCallback
 // wrapping ErrBuilderConflict.
 func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ...goka.ProcessorOption) (*Processor, error) {
 	if graph == nil {
-		return nil, &ConfigError{Problems: []string{"graph is nil"}}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"graph is nil"}}
 	}
 	if err := graph.Validate(); err != nil {
-		return nil, &ConfigError{Problems: []string{"invalid group graph"}, Err: err}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"invalid group graph"}, Err: err}
 	}
 	if a.wrapped.Load() == 0 {
 		return nil, ErrNoAsyncCallback
@@ -157,7 +157,7 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 	if t := a.cfg.tracing; t != nil {
 		reg, err := t.ObserveExecutor(a.executor, string(graph.Group()))
 		if err != nil {
-			return nil, &ConfigError{Problems: []string{"registering the executor's metrics"}, Err: err}
+			return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"registering the executor's metrics"}, Err: err}
 		}
 		a.mu.Lock()
 		a.mu.metrics = reg

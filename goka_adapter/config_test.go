@@ -22,7 +22,7 @@ func TestMisconfiguration(t *testing.T) {
 		}
 		var ce *gokaadapter.ConfigError
 		var ace *asyncdsl.ConfigError
-		if !errors.As(err, &ce) || !errors.As(err, &ace) {
+		if !errors.As(err, &ce) || ce.Package != "gokaadapter" || !errors.As(ce.Err, &ace) || ace.Package != "asyncdsl" {
 			t.Fatalf("New: %v (%T), want a *gokaadapter.ConfigError wrapping an *asyncdsl.ConfigError", err, err)
 		}
 	})
