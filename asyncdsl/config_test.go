@@ -81,3 +81,12 @@ type funcCtx struct {
 	context.Context
 	_ []int
 }
+
+// A nil Option is ignored, as in every riffle package.
+func TestNewIgnoresNilOptions(t *testing.T) {
+	e, err := New(nil, WithWorkers(2), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	_ = e.Close()
+}

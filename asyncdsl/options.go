@@ -98,7 +98,7 @@ func defaultConfig() config {
 	}
 }
 
-// Option configures an Executor.
+// Option configures an Executor. A nil option is ignored.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)

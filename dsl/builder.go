@@ -30,7 +30,7 @@ type Builder struct {
 	deadLetterTopic string               // "" for one per group
 }
 
-// BuilderOption configures a whole topology; NewBuilder takes them.
+// BuilderOption configures a whole topology; NewBuilder takes them. A nil option is ignored.
 type BuilderOption interface{ applyBuilder(*Builder) }
 
 type builderOptionFunc func(*Builder)

@@ -93,7 +93,7 @@ func (c *ValuesContext[W]) Forward(v W) {
 	}
 }
 
-// StepOption configures a Process or ProcessValues step.
+// StepOption configures a Process or ProcessValues step. A nil option is ignored.
 type StepOption interface{ applyStep(b *Builder, n *node) }
 
 // ProcessStream is the output of a Process or ProcessValues step. It is a

@@ -15,7 +15,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
 
-// RunOption configures Start and Run.
+// RunOption configures Start and Run. A nil option is ignored.
 type RunOption interface{ applyRun(*runConfig) }
 
 type runConfig struct {

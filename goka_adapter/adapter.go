@@ -55,7 +55,9 @@ type Adapter struct {
 func New(opts ...Option) (*Adapter, error) {
 	cfg := config{rejoin: defaultRejoin}
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil {
+			o.apply(&cfg)
+		}
 	}
 	if problems := cfg.rejoin.validate(); len(problems) > 0 {
 		return nil, &ConfigError{Package: "gokaadapter", Problems: problems}

@@ -112,3 +112,12 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		t.Errorf("Run's error does not name the record: %v", err)
 	}
 }
+
+// A nil Option is ignored, as in every riffle package.
+func TestNewIgnoresNilOptions(t *testing.T) {
+	a, err := gokaadapter.New(nil, gokaadapter.WithExecutor(nil, asyncdsl.WithWorkers(2)), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	_ = a.Close()
+}

@@ -146,3 +146,15 @@ func TestSendCopiesHeaders(t *testing.T) {
 		t.Errorf("Send returned %v", out)
 	}
 }
+
+// A nil Option or CallOption is ignored, as in every riffle package.
+func TestNilOptionsIgnored(t *testing.T) {
+	tr, err := tracing.New(nil)
+	if err != nil || tr == nil {
+		t.Fatalf("New(nil) = %v, %v", tr, err)
+	}
+	called := false
+	if err := tracing.Call(context.Background(), "get", func(context.Context) error { called = true; return nil }, nil); err != nil || !called {
+		t.Fatalf("Call with a nil option = %v, called %v", err, called)
+	}
+}
