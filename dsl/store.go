@@ -1,5 +1,7 @@
 package dsl
 
+import "github.com/riffle-streams/riffle/codec"
+
 // Store is typed access to a goka group table from Process and ProcessValues
 // steps. The step that uses it must declare it with WithStore; the builder
 // then puts the step in a group whose table ("<app>-<name>-table") holds S,
@@ -7,12 +9,12 @@ package dsl
 // whose store differs from its group's starts a new group.
 type Store[S any] struct {
 	spec  *tableSpec
-	codec Codec[S]
+	codec codec.Codec[S]
 }
 
 // NewStore declares a store named name whose values are encoded with c.
-func NewStore[S any](b *Builder, name string, c Codec[S]) *Store[S] {
-	spec := &tableSpec{name: name, codec: toGoka(c), step: -1}
+func NewStore[S any](b *Builder, name string, c codec.Codec[S]) *Store[S] {
+	spec := &tableSpec{name: name, codec: codec.Goka(c), step: -1}
 	n := &node{op: "NewStore", name: name}
 	n.id = len(b.nodes) // for messages only: a store is not a step
 	switch {

@@ -3,6 +3,7 @@ package tracing_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
@@ -156,5 +157,17 @@ func TestNilOptionsIgnored(t *testing.T) {
 	called := false
 	if err := tracing.Call(context.Background(), "get", func(context.Context) error { called = true; return nil }, nil); err != nil || !called {
 		t.Fatalf("Call with a nil option = %v, called %v", err, called)
+	}
+}
+
+func TestHeaderCarrierKeys(t *testing.T) {
+	c := tracing.HeaderCarrier{"traceparent": []byte("x"), "tracestate": nil}
+	got := c.Keys()
+	slices.Sort(got)
+	if want := []string{"traceparent", "tracestate"}; !slices.Equal(got, want) {
+		t.Errorf("Keys() = %v, want %v", got, want)
+	}
+	if got := (tracing.HeaderCarrier{}).Keys(); len(got) != 0 {
+		t.Errorf("Keys() of an empty carrier = %v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package broker_test
+package kafka_test
 
 import (
 	"bytes"
@@ -13,12 +13,14 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
+	gokacodec "github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kgo"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -93,14 +95,14 @@ func TestSecuredClusters(t *testing.T) {
 	watch := &leakWatch{}
 	t.Cleanup(func() {
 		// sarama's logger is global: TestMain points it at SaramaLog.
-		watch.add("%s", broker.SaramaLog.String())
+		watch.add("%s", kafka.SaramaLog.String())
 		watch.check(t)
 	})
-	server, roots := broker.SelfSignedTLS(t)
+	server, roots := kafka.SelfSignedTLS(t)
 	for _, m := range securedModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			var opts []broker.ClusterOption
+			var opts []broker.Option
 			if m.tls {
 				opts = append(opts, broker.WithClusterTLS(server))
 			}
@@ -141,11 +143,11 @@ func TestSecuredClusters(t *testing.T) {
 				return
 			}
 			t.Run("wrong password", func(t *testing.T) {
-				ropts := []broker.RemoteOption{broker.WithSASL(m.mechanism, securedUser, wrongSecret)}
+				ropts := []kafka.Option{kafka.WithSASL(m.mechanism, securedUser, wrongSecret)}
 				if m.tls {
-					ropts = append(ropts, broker.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+					ropts = append(ropts, kafka.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 				}
-				wrong, err := broker.Remote(c.Brokers(), ropts...)
+				wrong, err := kafka.Remote(c.Brokers(), ropts...)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -162,7 +164,7 @@ const promptly = 10 * time.Second
 
 // refused checks that every client of s fails promptly with
 // ErrAuthenticationFailed.
-func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
+func refused(t *testing.T, s kafka.Settings, watch *leakWatch) {
 	check := func(what string, f func(ctx context.Context) error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -171,7 +173,7 @@ func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
 		err := f(ctx)
 		took := time.Since(began)
 		watch.add("%s: %v", what, err)
-		if !errors.Is(err, broker.ErrAuthenticationFailed) {
+		if !errors.Is(err, kafka.ErrAuthenticationFailed) {
 			t.Errorf("%s: %v, want ErrAuthenticationFailed", what, err)
 		}
 		if took > promptly {
@@ -224,14 +226,14 @@ func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
 	}
 	defer func() { _ = a.Close() }()
 	proc, err := a.NewProcessor(s.Brokers, goka.DefineGroup("refused",
-		goka.Input("refused-in", new(codec.String), a.Async(func(goka.Context, any) {}))),
+		goka.Input("refused-in", new(gokacodec.String), a.Async(func(goka.Context, any) {}))),
 		goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()), goka.WithLogger(watch))
 	if err == nil {
 		err = proc.Run(ctx)
 	}
 	watch.add("adapter processor: %v", err)
-	if err == nil || !strings.Contains(err.Error(), broker.ErrAuthenticationFailed.Error()) {
-		t.Errorf("adapter processor: %v, want a message with %q", err, broker.ErrAuthenticationFailed)
+	if err == nil || !strings.Contains(err.Error(), kafka.ErrAuthenticationFailed.Error()) {
+		t.Errorf("adapter processor: %v, want a message with %q", err, kafka.ErrAuthenticationFailed)
 	}
 	if took := time.Since(began); took > promptly {
 		t.Errorf("adapter processor: took %s to fail, want under %s", took, promptly)
@@ -242,7 +244,7 @@ func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
 // dead-letter policy and tracing, through producer, and checks the output,
 // the dead letter, and that neither its spans nor its headers carry a
 // password.
-func adapterRoundTrip(t *testing.T, s broker.Settings, name string, producer goka.ProducerBuilder, watch *leakWatch) {
+func adapterRoundTrip(t *testing.T, s kafka.Settings, name string, producer goka.ProducerBuilder, watch *leakWatch) {
 	in, out := goka.Stream("adapter-in-"+name), goka.Stream("adapter-out-"+name)
 	group := goka.Group("adapter-" + name)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -270,13 +272,13 @@ func adapterRoundTrip(t *testing.T, s broker.Settings, name string, producer gok
 	}
 	defer func() { _ = a.Close() }()
 	proc, err := a.NewProcessor(s.Brokers, goka.DefineGroup(group,
-		goka.Input(in, new(codec.String), a.Async(func(ctx goka.Context, msg any) {
+		goka.Input(in, new(gokacodec.String), a.Async(func(ctx goka.Context, msg any) {
 			if ctx.Key() == "dead" {
 				ctx.Fail(errors.New("this record goes to the dead letters"))
 			}
 			ctx.Emit(out, ctx.Key(), msg)
 		})),
-		goka.Output(out, new(codec.String)),
+		goka.Output(out, new(gokacodec.String)),
 	), goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()), goka.WithLogger(watch))
 	if err != nil {
 		t.Fatal(err)
@@ -330,10 +332,10 @@ func adapterRoundTrip(t *testing.T, s broker.Settings, name string, producer gok
 func passThrough(t *testing.T, name string) *dsl.Topology {
 	t.Helper()
 	b := dsl.NewBuilder(name)
-	dsl.ProcessValues(dsl.From(b, name+"-in", dsl.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
+	dsl.ProcessValues(dsl.From(b, name+"-in", codec.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
 		c.Forward(v)
 		return nil
-	}).Async(dsl.NewPool(name, asyncdsl.WithWorkers(4))).WithCodec(dsl.String()).To(name+"-out", dsl.String())
+	}).Async(dsl.NewPool(name, asyncdsl.WithWorkers(4))).WithCodec(codec.String()).To(name+"-out", codec.String())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +344,7 @@ func passThrough(t *testing.T, name string) *dsl.Topology {
 }
 
 // dslRoundTrip runs passThrough with producer and checks its output.
-func dslRoundTrip(t *testing.T, s broker.Settings, name string, producer dsl.Producer, watch *leakWatch) {
+func dslRoundTrip(t *testing.T, s kafka.Settings, name string, producer dsl.Producer, watch *leakWatch) {
 	name = "dsl-" + name
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -373,7 +375,7 @@ func dslRoundTrip(t *testing.T, s broker.Settings, name string, producer dsl.Pro
 }
 
 // newClient is a franz-go client of s that logs to watch at debug level.
-func newClient(t *testing.T, s broker.Settings, watch *leakWatch, opts ...kgo.Opt) *kgo.Client {
+func newClient(t *testing.T, s kafka.Settings, watch *leakWatch, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), append([]kgo.Opt{kgo.WithLogger(kgo.BasicLogger(watch, kgo.LogLevelDebug, nil))}, opts...)...)...)
 	if err != nil {
@@ -384,7 +386,7 @@ func newClient(t *testing.T, s broker.Settings, watch *leakWatch, opts ...kgo.Op
 }
 
 // consumeN reads topic from its start until it has n records or ctx ends.
-func consumeN(ctx context.Context, t *testing.T, s broker.Settings, topic string, n int, watch *leakWatch) []*kgo.Record {
+func consumeN(ctx context.Context, t *testing.T, s kafka.Settings, topic string, n int, watch *leakWatch) []*kgo.Record {
 	t.Helper()
 	cl := newClient(t, s, watch, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var got []*kgo.Record
