@@ -36,7 +36,7 @@ func ExampleExecutor() {
 		err := e.Submit(context.Background(), asyncdsl.Task{
 			Record: asyncdsl.Record{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key},
 			Ctx:    assignment,
-			Attempt: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
+			Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
 				// A remote call would go here; the result is applied below.
 				mu.Lock()
 				total = totals[o.key] + o.amount
@@ -48,8 +48,9 @@ func ExampleExecutor() {
 					done(nil) // or later, once the write is acknowledged
 				}, nil
 			},
-			Release: func(out asyncdsl.Outcome) {
-				fmt.Printf("offset %d %-5s total %2d: %s\n", i, o.key, total, out.Status)
+				ReleaseFunc: func(out asyncdsl.Outcome) {
+					fmt.Printf("offset %d %-5s total %2d: %s\n", i, o.key, total, out.Status)
+				},
 			},
 		})
 		if err != nil {
@@ -101,22 +102,24 @@ func ExampleWithRetry() {
 		err := e.Submit(context.Background(), asyncdsl.Task{
 			Record: asyncdsl.Record{Topic: "orders", Partition: 0, Offset: int64(i), Key: key},
 			Ctx:    context.Background(),
-			Attempt: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
-				if err := call(attempt); err != nil {
-					return nil, err
-				}
-				return nil, nil // nothing to write back
-			},
-			DeadLetter: func(ctx context.Context, err error) (asyncdsl.Apply, error) {
-				return func(done func(error)) {
-					mu.Lock()
-					deadLetters = append(deadLetters, key)
-					mu.Unlock()
-					done(nil) // once the dead letter is written
-				}, nil
-			},
-			Release: func(out asyncdsl.Outcome) {
-				fmt.Printf("offset %d %-7s %s after %d attempt(s)\n", i, key, out.Status, out.Attempts)
+			Work: &asyncdsl.WorkFuncs{
+				AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
+					if err := call(attempt); err != nil {
+						return nil, err
+					}
+					return nil, nil // nothing to write back
+				},
+				DeadLetterFunc: func(ctx context.Context, err error) (asyncdsl.Apply, error) {
+					return func(done func(error)) {
+						mu.Lock()
+						deadLetters = append(deadLetters, key)
+						mu.Unlock()
+						done(nil) // once the dead letter is written
+					}, nil
+				},
+				ReleaseFunc: func(out asyncdsl.Outcome) {
+					fmt.Printf("offset %d %-7s %s after %d attempt(s)\n", i, key, out.Status, out.Attempts)
+				},
 			},
 		})
 		if err != nil {

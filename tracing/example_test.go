@@ -220,11 +220,13 @@ func ExampleHandler() {
 		err := e.Submit(context.Background(), asyncdsl.Task{
 			Record: asyncdsl.Record{Topic: "orders", Partition: 3, Offset: offset, Key: key},
 			Ctx:    context.Background(),
-			Attempt: func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
-				call(ctx)
-				return nil, nil
+			Work: &asyncdsl.WorkFuncs{
+				AttemptFunc: func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
+					call(ctx)
+					return nil, nil
+				},
+				ReleaseFunc: func(asyncdsl.Outcome) {},
 			},
-			Release: func(asyncdsl.Outcome) {},
 		})
 		if err != nil {
 			panic(err)
