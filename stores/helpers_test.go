@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riffle-streams/riffle/internal/redistest"
 	"github.com/riffle-streams/riffle/stores"
-	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
 // fakeClock is a Clock that moves only when told.

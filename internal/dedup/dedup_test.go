@@ -8,8 +8,8 @@ import (
 
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/internal/dedup"
+	"github.com/riffle-streams/riffle/internal/redistest"
 	"github.com/riffle-streams/riffle/internal/workload"
-	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
 func TestEventsAreReproducible(t *testing.T) {
