@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
@@ -13,9 +12,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// pollInterval is how often the tests look at a condition they wait for.
-const pollInterval = 5 * time.Millisecond
 
 // startCluster starts an embedded cluster that is closed when t ends.
 func startCluster(t testing.TB, opts ...ClusterOption) *Cluster {
@@ -26,22 +22,6 @@ func startCluster(t testing.TB, opts ...ClusterOption) *Cluster {
 	}
 	t.Cleanup(c.Close)
 	return c
-}
-
-// eventually polls cond until it holds or timeout passes, and fails t then.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
 }
 
 // runningProcessor is a goka processor running in its own goroutine.

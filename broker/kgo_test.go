@@ -9,6 +9,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -112,7 +113,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 				t.Fatalf("WaitForReady: %v", err)
 			}
 			for _, k := range keys(n) {
-				eventually(t, 10*time.Second, "the count of "+k, func() bool {
+				await.Until(t, 10*time.Second, "the count of "+k, func() bool {
 					v, err := p.Get(k)
 					return err == nil && v != nil && v.(int64) == 1
 				})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -89,7 +90,7 @@ func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ..
 	if _, err := em.Emit("warm-up", "warm-up"); err != nil {
 		t.Fatalf("Emit: %v", err)
 	}
-	eventually(t, 5*time.Second, "the warm-up record", func() bool { return callbacks.Load() == 1 })
+	await.Until(t, 5*time.Second, "the warm-up record", func() bool { return callbacks.Load() == 1 })
 	times.first = time.Since(start)
 
 	start = time.Now()
@@ -113,14 +114,14 @@ func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ..
 	want := int64(records / keys)
 	for k := range keys {
 		key := fmt.Sprintf("key-%d", k)
-		eventually(t, 5*time.Second, "table value of "+key, func() bool {
+		await.Until(t, 5*time.Second, "table value of "+key, func() bool {
 			v, err := p.Get(key)
 			return err == nil && v != nil && v.(int64) == want
 		})
 	}
 
 	adm := kadm.NewClient(newKgoClient(t, s))
-	eventually(t, 10*time.Second, "committed offsets", func() bool {
+	await.Until(t, 10*time.Second, "committed offsets", func() bool {
 		ok, err := committedCovers(ctx, adm, string(group), string(input))
 		if err != nil {
 			t.Fatalf("committed offsets: %v", err)

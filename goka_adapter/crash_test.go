@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -122,7 +123,7 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 	// their keys finishes.
 	finishable := n - len(blockedKeys)*(perKey-blockedSeq+1)
 	consumeAll(t, s, string(output), finishable, 30*time.Second)
-	eventually(t, 30*time.Second, "the blocked records to start", func() bool {
+	await.Until(t, 30*time.Second, "the blocked records to start", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return started == len(blockedKeys)

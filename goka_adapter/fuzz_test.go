@@ -16,6 +16,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -322,7 +323,7 @@ func (r *fuzzRun) run(t *testing.T) {
 
 	// First processor: stopped after some outputs, with work in flight.
 	first := start()
-	eventually(t, 60*time.Second, "the first successful attempts", func() bool {
+	await.Until(t, 60*time.Second, "the first successful attempts", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.mu.succeeded >= r.stopAt

@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -27,18 +28,6 @@ func startCluster(t testing.TB) *broker.Cluster {
 	}
 	t.Cleanup(c.Close)
 	return c
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an event
-	}
 }
 
 // adapterFor returns an adapter wired to the cluster's builders, with
@@ -320,24 +309,15 @@ func checkNoSkips(t testing.TB, msgs []seqMsg) {
 // want for every partition in want.
 func waitCommitted(t testing.TB, adm *kadm.Client, group, topic string, want map[int32]int64, timeout time.Duration) {
 	t.Helper()
-	var got map[int32]int64
-	deadline := time.Now().Add(timeout)
-	for {
-		got = committed(t, adm, group, topic)
-		ok := true
+	await.UntilNil(t, timeout, "the committed offsets of "+topic, func() error {
+		got := committed(t, adm, group, topic)
 		for p, w := range want {
 			if got[p] != w {
-				ok = false
+				return fmt.Errorf("committed %v, want %v", got, want)
 			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed offsets of %s: %v, want %v (after %s)", topic, got, want, timeout)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }
 
 // writeLog records the writes to the storages of one table topic, per

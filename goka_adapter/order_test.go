@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -89,7 +90,7 @@ func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerB
 	}
 	adm := kadm.NewClient(kgoClient(t, s))
 	ends := endOffsets(t, adm, string(input))
-	eventually(t, 30*time.Second, "committed offsets to reach the end of the input", func() bool {
+	await.Until(t, 30*time.Second, "committed offsets to reach the end of the input", func() bool {
 		got := committed(t, adm, string(group), string(input))
 		for p, end := range ends {
 			if got[p] != end {

@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -122,7 +123,7 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 
 	runA := run(t, procA)
 	produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-	eventually(t, 30*time.Second, "A to hold a record of every key in flight", func() bool { return heldA.Load() >= keys })
+	await.Until(t, 30*time.Second, "A to hold a record of every key in flight", func() bool { return heldA.Load() >= keys })
 
 	joinStart := time.Now()
 	runB := run(t, procB) // returns once B got its partitions: the rebalance is over

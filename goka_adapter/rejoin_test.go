@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -68,7 +69,7 @@ func TestRejoinAfterJoinTimeout(t *testing.T) {
 	default:
 	}
 	produce(t, kgoClient(t, s), seqRecord(input, "k", 1))
-	eventually(t, 30*time.Second, "the record processed after the rejoins", func() bool { return seen.Load() == 1 })
+	await.Until(t, 30*time.Second, "the record processed after the rejoins", func() bool { return seen.Load() == 1 })
 
 	st := a.RejoinStats()
 	var nerr net.Error

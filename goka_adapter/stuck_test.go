@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -161,7 +162,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 
 	// Released while the processor runs: its late writes are discarded.
 	sc.unblock("hang#1")
-	eventually(t, 30*time.Second, "the released callback to return", func() bool {
+	await.Until(t, 30*time.Second, "the released callback to return", func() bool {
 		st := ex.Stats()
 		return st.Stuck == 0 && st.Discarded == 1
 	})
@@ -174,7 +175,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 
 	// later#1 blocks in its call when the processor is cancelled.
 	produce(t, kgoClient(t, s), seqRecord(string(input), "later", 1))
-	eventually(t, 30*time.Second, "later#1 to block", func() bool { return sc.blocked.Load() == 2 })
+	await.Until(t, 30*time.Second, "later#1 to block", func() bool { return sc.blocked.Load() == 2 })
 	stopStart := time.Now()
 	r.cancel()
 	if err := r.wait(t, 30*time.Second); err != nil {
@@ -189,7 +190,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		t.Errorf("stats after Run %+v, want 1 stuck", st)
 	}
 	sc.unblock("later#1")
-	eventually(t, 30*time.Second, "the second released callback to return", func() bool {
+	await.Until(t, 30*time.Second, "the second released callback to return", func() bool {
 		st := ex.Stats()
 		return st.Stuck == 0 && st.Discarded == 2
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -85,7 +86,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	produce(t, cl, recs...)
 	// The async records were all delivered (their sync successors are
 	// produced only now, so goka delivers those after them).
-	eventually(t, 30*time.Second, "the async records to be submitted", func() bool {
+	await.Until(t, 30*time.Second, "the async records to be submitted", func() bool {
 		return a.Executor().Stats().Pending == len(recs)
 	})
 	recs = recs[:0]

@@ -7,6 +7,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -110,7 +111,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		want[p] = end
 	}
 	want[slowP] = slowOffset
-	eventually(t, 30*time.Second, "partitions to commit up to the slow record", func() bool {
+	await.Until(t, 30*time.Second, "partitions to commit up to the slow record", func() bool {
 		check()
 		got := committed(t, adm, string(group), string(input))
 		for p, w := range want {
@@ -135,7 +136,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 				wantOthers[p] = end
 			}
 		}
-		eventually(t, 30*time.Second, "other partitions to commit the next wave", func() bool {
+		await.Until(t, 30*time.Second, "other partitions to commit the next wave", func() bool {
 			check()
 			got := committed(t, adm, string(group), string(input))
 			for p, w := range wantOthers {
