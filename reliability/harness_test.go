@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -412,31 +413,36 @@ func (c *cluster) committed(t *testing.T, group, topic string) map[int32]int64 {
 }
 
 // waitCommitted waits until the group's committed offsets of topic reach
-// its end offsets, failing early if a worker exits on its own.
+// its end offsets, failing early if a worker exits on its own. It asks the
+// broker every 50 ms.
 func (c *cluster) waitCommitted(t *testing.T, group, topic string, timeout time.Duration, ws ...*worker) {
 	t.Helper()
 	ends := c.endOffsets(t, topic)
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	await.Every(50*time.Millisecond).UntilNil(t, timeout, "the committed offsets of "+topic, func() error {
 		failIfExited(t, ws...)
 		got := c.committed(t, group, topic)
-		done := true
 		for p, e := range ends {
 			if got[p] != e {
-				done = false
+				return behind{got: got, want: ends, ws: ws}
 			}
 		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, w := range ws {
-				t.Logf("worker %s log:\n%s", w.id, tail(w.log(), 4000))
-			}
-			t.Fatalf("committed offsets of %s: %v, want %v (after %s)", topic, got, ends, timeout)
-		}
-		<-tick.C // polling interval
+		return nil
+	})
+}
+
+// behind says why a group's committed offsets have not reached the end
+// yet. Its message, built only when a wait times out, ends with the tail of
+// every worker's log.
+type behind struct {
+	got, want map[int32]int64
+	ws        []*worker
+}
+
+func (b behind) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "committed %v, want %v", b.got, b.want)
+	for _, w := range b.ws {
+		fmt.Fprintf(&sb, "\nworker %s log:\n%s", w.id, tail(w.log(), 4000))
 	}
+	return sb.String()
 }
