@@ -21,19 +21,9 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// startCluster starts an embedded broker for one test.
-func startCluster(t *testing.T) broker.Settings {
-	t.Helper()
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c.Settings()
-}
 
 // startTopology runs topo on s until the end of the test and waits until it
 // is ready.
@@ -136,7 +126,7 @@ func checkDeadLetter(t *testing.T, d, orig *kgo.Record, group, errPart string) {
 // declared its inputs with plain goka.Input, and goka stopped the whole
 // topology on the record.
 func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	b := dsl.NewBuilder("badin")
 	pool := dsl.NewPool("remote", asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError))
 	orders := dsl.From(b, "orders", dsl.JSON[Order]())
@@ -182,7 +172,7 @@ func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
 // (dsl.WithErrorPolicy) to undecodable records and to failing steps, and
 // writes its dead letters to the topic of dsl.WithDeadLetterTopic.
 func TestSyncGroupErrorPolicy(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	const dlq = "syncpol-rejects"
 	b := dsl.NewBuilder("syncpol",
 		dsl.WithErrorPolicy(asyncdsl.DeadLetterOnError),
@@ -224,7 +214,7 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 // Under the default policy, a group without an Async step stops the
 // topology on an undecodable record, with an error that names it.
 func TestSyncGroupFailsOnUndecodableRecord(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	b := dsl.NewBuilder("syncfail")
 	dsl.From(b, "orders", dsl.JSON[Order]()).To("copies", dsl.JSON[Order]())
 	topo, err := b.Build()
@@ -311,7 +301,7 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 	// runOnce runs the topology on a new cluster, sends three orders of one
 	// customer, and checks that the count and the sum start from zero.
 	runOnce := func(t *testing.T, opts ...dsl.RunOption) {
-		s := startCluster(t)
+		s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 		r := startTopology(t, build(t), s, opts...)
 		o := func(id string, amount int64) string {
 			v, _ := json.Marshal(Order{ID: id, Customer: "c1", Amount: amount})
@@ -362,7 +352,7 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 // async groups as of sync groups: a later goka option wins over the
 // cluster's builders, and is neither ignored nor a conflict.
 func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	b := dsl.NewBuilder("popts")
 	st := dsl.NewStore(b, "last", dsl.Int64())
 	dsl.ProcessValues(dsl.From(b, "orders", dsl.JSON[Order]()), func(c *dsl.ValuesContext[int64], _ string, o Order) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -57,7 +58,7 @@ func TestBadInputOutcomes(t *testing.T) {
 
 	for _, producer := range []string{"sarama", "franz-go"} {
 		t.Run(producer, func(t *testing.T) {
-			s := startCluster(t).Settings()
+			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 			adm := kadm.NewClient(kgoClient(t, s))
 			for ki, kind := range kinds {
 				for pi, pol := range policies {
@@ -65,9 +66,7 @@ func TestBadInputOutcomes(t *testing.T) {
 						t.Parallel()
 						group := fmt.Sprintf("bad-%s-%d-%d", producer, ki, pi)
 						input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-dlq"
-						if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-							t.Fatal(err)
-						}
+						clustertest.EnsureTopics(t, s, input)
 						createSmallTopic(t, adm, string(output))
 						createSmallTopic(t, adm, dlq)
 						logs := &logCapture{}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -18,7 +20,7 @@ import (
 // Records that the input's codec cannot decode, on an input declared with
 // Adapter.Input, go through the error policy with their coordinates.
 func TestUndecodableInput(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	adm := kadm.NewClient(kgoClient(t, s))
 
@@ -27,9 +29,7 @@ func TestUndecodableInput(t *testing.T) {
 	start := func(t *testing.T, name string, opts ...gokaadapter.Option) (goka.Stream, goka.Stream, *running) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
+		clustertest.EnsureTopics(t, s, input, output)
 		a := adapterFor(t, s, opts...)
 		g := goka.DefineGroup(goka.Group(name),
 			a.Input(input, seqCodec{}, func(ctx goka.Context, msg any) {

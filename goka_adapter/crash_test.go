@@ -10,8 +10,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -72,11 +74,9 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 	// then returns normally, with effects, which must be dropped.
 	blockedKeys := map[string]bool{"k0": true, "k5": true, "k10": true, "k15": true, "k20": true}
 	const lateKey, lateFor = "k20", 300 * time.Millisecond
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
 		return seqGraph(a, group, input, output, cb)

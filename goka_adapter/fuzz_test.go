@@ -15,8 +15,10 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -268,11 +270,9 @@ func (r *fuzzRun) checkMark(topic string, partition int32, next int64) {
 }
 
 func (r *fuzzRun) run(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(r.input), string(r.output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, r.input, r.output)
 	adm := kadm.NewClient(kgoClient(t, s))
 	cl := kgoClient(t, s, kgo.ProducerBatchMaxBytes(1<<20))
 	t.Cleanup(func() { close(r.release) }) // before the goroutine leak check

@@ -19,17 +19,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// startCluster starts an embedded broker for one test.
-func startCluster(t testing.TB) *broker.Cluster {
-	t.Helper()
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
 // adapterFor returns an adapter wired to the cluster's builders, with
 // in-memory storage, plus extra options.
 func adapterFor(t testing.TB, s broker.Settings, opts ...gokaadapter.Option) *gokaadapter.Adapter {

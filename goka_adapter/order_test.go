@@ -13,6 +13,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -39,11 +40,9 @@ func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerB
 		input  = goka.Stream("order-in")
 		output = goka.Stream("order-out")
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	opts := []gokaadapter.Option{gokaadapter.WithExecutor(asyncdsl.WithWorkers(64), asyncdsl.WithSeed(1))}
 	if producer != nil {
 		opts = append(opts, gokaadapter.WithProducerBuilder(producer(s)))

@@ -15,6 +15,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -42,12 +43,10 @@ func manualClient(t testing.TB, s broker.Settings) *kgo.Client {
 // processed. Correctly partitioned records around them are not flagged.
 func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 	const name, partitions = "mispart-count", 4
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
 	logs := &logCapture{}
 	a := adapterFor(t, s, gokaadapter.WithLogger(logs.logger()))
@@ -122,7 +121,7 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 // Correctly partitioned records are processed.
 func TestStrictPartitioning(t *testing.T) {
 	const partitions = 4
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	adm := kadm.NewClient(kgoClient(t, s))
 	type result struct {
@@ -135,9 +134,7 @@ func TestStrictPartitioning(t *testing.T) {
 	start := func(t *testing.T, name string, opts ...gokaadapter.Option) result {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
+		clustertest.EnsureTopics(t, s, input, output)
 		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
 		var (
 			mu   sync.Mutex
@@ -221,12 +218,10 @@ func TestStrictPartitioning(t *testing.T) {
 // goka does) are never flagged, for many random keys, binary ones included.
 func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 	const name, partitions, n = "mispart-never", 4, 2000
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
 	logs := &logCapture{}
 	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.logger()))
@@ -265,7 +260,7 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 // flagged and every key's state is found.
 func TestMurmur2ProducedInput(t *testing.T) {
 	const partitions, keys, perKey = 4, 40, 3
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	adm := kadm.NewClient(kgoClient(t, s))
 	javaLike := kgoClient(t, s, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
@@ -273,9 +268,7 @@ func TestMurmur2ProducedInput(t *testing.T) {
 	runGroup := func(t *testing.T, name string, gokaOpts []goka.ProcessorOption, opts ...gokaadapter.Option) (flagged int64, stateFound int) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
+		clustertest.EnsureTopics(t, s, input, output)
 		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
 		g := goka.DefineGroup(goka.Group(name),
 			goka.Input(input, seqCodec{}, a.Async(func(ctx goka.Context, msg any) {

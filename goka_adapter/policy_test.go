@@ -13,6 +13,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,9 +44,7 @@ func startPolicyCase(t *testing.T, s broker.Settings, name string, poison func(c
 		output: goka.Stream("policy-" + name + "-out"),
 	}
 	pc.poisonAt.Store(-1)
-	if err := s.EnsureTopics(t.Context(), string(pc.input), string(pc.output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, pc.input, pc.output)
 	a := adapterFor(t, s, opts...)
 	cb := func(ctx goka.Context, msg any) {
 		if ctx.Key() == "poison" {
@@ -157,7 +156,7 @@ func explodeInRemoteCall(key string) {
 
 // Error policies end to end, each in a group of its own on one cluster.
 func TestErrorPolicies(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	fastRetry := asyncdsl.Retry{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 

@@ -13,8 +13,10 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -42,16 +44,14 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 		// A's drain timeout; the late callbacks outlive it.
 		drainA = 200 * time.Millisecond
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	// A notices the rebalance at its next heartbeat (2 s by default), then
 	// goka waits a fixed 5 s before it rejoins; B's JoinGroup waits for all
 	// of that and fails after Net.ReadTimeout (10 s). A shorter heartbeat
 	// keeps the hand-over well inside that bound.
 	s.Sarama.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
 	writes := newWriteLog(string(goka.GroupTable(group)))
 

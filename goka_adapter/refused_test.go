@@ -16,6 +16,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -58,14 +59,12 @@ func producers(s broker.Settings) map[string]goka.ProducerBuilder {
 func TestOversizedDeadLetterIsReduced(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
-			c := startCluster(t)
+			c := clustertest.Start(t, broker.WithPartitions(4))
 			s := c.Settings()
 			adm := kadm.NewClient(kgoClient(t, s))
 			group := "oversized-dlq-" + name
 			input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-rejects"
-			if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-				t.Fatal(err)
-			}
+			clustertest.EnsureTopics(t, s, input, output)
 			createSmallTopic(t, adm, dlq)
 			logs := &logCapture{}
 			start := func() *running {
@@ -173,7 +172,7 @@ func emitBig(output goka.Stream) func(goka.Context) {
 func TestRefusedEmit(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
-			c := startCluster(t)
+			c := clustertest.Start(t, broker.WithPartitions(4))
 			s := c.Settings()
 			// The producers' own limits match the output topic's, as
 			// docs/architecture.md recommends: they refuse the large
@@ -250,7 +249,7 @@ func TestRefusedEmit(t *testing.T) {
 func TestEmitRefusedByTheBroker(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
-			s := startCluster(t).Settings()
+			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 			adm := kadm.NewClient(kgoClient(t, s))
 			caseName := "broker-refused-" + name
 			output := goka.Stream("policy-" + caseName + "-out")
@@ -295,14 +294,12 @@ var errRejected = errors.New("remote service rejected the order")
 // counts the later records of the partition instead of listing them; none
 // of them is committed.
 func TestStopErrorIsShort(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	adm := kadm.NewClient(kgoClient(t, s))
 	const later = 200
 	group, input := goka.Group("short-stop"), goka.Stream("short-stop-in")
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	p := keyPartition("poison", 4)
 	// The poison record fails once every later record of its partition
 	// has run: they are all in flight (finished, held back) then.
@@ -366,12 +363,10 @@ func (encodeFailsCodec) Encode(any) ([]byte, error) {
 // without it, instead of stopping the processor (which would stop again on
 // the record after every restart).
 func TestDeadLetterOfAValueItsCodecCannotEncode(t *testing.T) {
-	s := startCluster(t).Settings()
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	adm := kadm.NewClient(kgoClient(t, s))
 	group, input := "encode-fails", goka.Stream("encode-fails-in")
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	a := adapterFor(t, s, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)))
 	g := goka.DefineGroup(goka.Group(group), a.Input(input, encodeFailsCodec{}, func(ctx goka.Context, _ any) {
 		if ctx.Key() == "poison" {

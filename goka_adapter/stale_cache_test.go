@@ -9,7 +9,9 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 )
 
 // A group run against one cluster, then against a new one, with goka's
@@ -28,12 +30,10 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 	// runOn runs the group on a new cluster until it has processed perKey
 	// records of each key, and returns the state counts it emitted.
 	runOn := func(t *testing.T, log *logCapture) []seqMsg {
-		c := startCluster(t)
+		c := clustertest.Start(t, broker.WithPartitions(4))
 		defer c.Close()
 		s := c.Settings()
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
+		clustertest.EnsureTopics(t, s, input, output)
 		a, err := gokaadapter.New(gokaadapter.WithExecutor(asyncdsl.WithWorkers(8)))
 		if err != nil {
 			t.Fatal(err)

@@ -10,8 +10,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -106,16 +108,14 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		callTimeout  = time.Second
 		drainTimeout = time.Second
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const (
 		group  = goka.Group("stuck")
 		input  = goka.Stream("stuck-in")
 		output = goka.Stream("stuck-out")
 	)
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
 	sc := newStuckCallbacks(t)
 	sc.block("hang#1")

@@ -8,8 +8,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -26,11 +28,9 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 		perKey     = 5
 		partitions = 4
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(asyncIn), string(syncIn), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, asyncIn, syncIn, output)
 	// One key per partition: a waiting sync callback blocks its partition,
 	// so with one key each, every sync callback arrives while its key's
 	// async records are still held.

@@ -6,8 +6,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -26,11 +28,9 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		partitions = 4
 		slowP      = int32(1)
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	slowKey := keysOfPartition("slow", slowP, partitions, 1)[0]
 	// Keys of the slow partition, and keys of the others, for the records
 	// that finish while the slow one runs.
