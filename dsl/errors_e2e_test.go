@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -238,33 +237,6 @@ func TestSyncGroupFailsOnUndecodableRecord(t *testing.T) {
 	}
 }
 
-// syncLogger keeps the lines of a text slog logger (logger).
-type syncLogger struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *syncLogger) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
-	return len(p), nil
-}
-
-func (l *syncLogger) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
-func (l *syncLogger) matching(sub string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // A topology with a table in a group without an Async step (Count) and one
 // in an async group (a store) runs twice, each time against a new embedded
 // cluster: with the default storage (memory), and with LevelDB in one
@@ -328,9 +300,9 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 
 	t.Run("leveldb", func(t *testing.T) {
 		dir := t.TempDir()
-		first := &syncLogger{}
-		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(first.logger()))
-		if lines := first.matching("ahead of its topic"); len(lines) > 0 {
+		first := &logcapture.Log{}
+		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(first.Logger()))
+		if lines := first.Matching("ahead of its topic"); len(lines) > 0 {
 			t.Fatalf("the first run logged caches ahead of their topics: %q", lines)
 		}
 		for _, g := range []string{"twice-counts", "twice-sums"} {
@@ -338,11 +310,11 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 				t.Errorf("no LevelDB cache of group %s under the directory: %v", g, err)
 			}
 		}
-		second := &syncLogger{}
-		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(second.logger()))
+		second := &logcapture.Log{}
+		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(second.Logger()))
 		for _, table := range []string{"twice-counts-table", "twice-sums-table"} {
-			if len(second.matching(table+"/")) == 0 {
-				t.Errorf("the second run logged no cache of %s ahead of its topic; log:\n%s", table, strings.Join(second.matching(""), "\n"))
+			if len(second.Matching(table+"/")) == 0 {
+				t.Errorf("the second run logged no cache of %s ahead of its topic; log:\n%s", table, strings.Join(second.Matching(""), "\n"))
 			}
 		}
 	})

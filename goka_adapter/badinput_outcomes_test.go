@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -69,12 +70,12 @@ func TestBadInputOutcomes(t *testing.T) {
 						clustertest.EnsureTopics(t, s, input)
 						createSmallTopic(t, adm, string(output))
 						createSmallTopic(t, adm, dlq)
-						logs := &logCapture{}
+						logs := &logcapture.Log{}
 						a := adapterFor(t, s,
 							gokaadapter.WithProducerBuilder(producers(s)[producer]),
 							gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(pol.policy)),
 							gokaadapter.WithDeadLetterTopic(goka.Stream(dlq)),
-							gokaadapter.WithLogger(logs.logger()))
+							gokaadapter.WithLogger(logs.Logger()))
 						g := goka.DefineGroup(goka.Group(group),
 							a.Input(input, seqCodec{}, kind.callback(output)),
 							goka.Output(output, seqCodec{}))
@@ -111,7 +112,7 @@ func emitEach(output goka.Stream) func(goka.Context, any) {
 
 // badInputOutcome waits for the processor to deal with the bad record under
 // policy, checks what the policy promises, and describes what happened.
-func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logCapture, policy asyncdsl.ErrorPolicy) string {
+func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logcapture.Log, policy asyncdsl.ErrorPolicy) string {
 	t.Helper()
 	if policy == asyncdsl.FailOnError {
 		err := r.wait(t, 60*time.Second)

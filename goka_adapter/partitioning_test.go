@@ -16,6 +16,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -48,8 +49,8 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
 	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
-	logs := &logCapture{}
-	a := adapterFor(t, s, gokaadapter.WithLogger(logs.logger()))
+	logs := &logcapture.Log{}
+	a := adapterFor(t, s, gokaadapter.WithLogger(logs.Logger()))
 	var (
 		mu   sync.Mutex
 		seen = map[string]int{}
@@ -94,7 +95,7 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 	if listed == 0 {
 		t.Errorf("the inspection lists no partition of %s", input)
 	}
-	lines := logs.matching("does not partition as goka does")
+	lines := logs.Matching("does not partition as goka does")
 	if len(lines) != 2 {
 		t.Fatalf("%d log lines about mis-partitioned records, want 2 (one per partition):\n%s", len(lines), strings.Join(lines, "\n"))
 	}
@@ -135,7 +136,7 @@ func TestStrictPartitioning(t *testing.T) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
 		clustertest.EnsureTopics(t, s, input, output)
-		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
+		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logcapture.Log{}).Logger())}, opts...)...)
 		var (
 			mu   sync.Mutex
 			seen = map[string]int{}
@@ -223,8 +224,8 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
 	clustertest.EnsureTopics(t, s, input, output)
 	adm := kadm.NewClient(kgoClient(t, s))
-	logs := &logCapture{}
-	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.logger()))
+	logs := &logcapture.Log{}
+	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.Logger()))
 	r := run(t, newSeqProcessor(t, a, s, goka.Group(name), input, output, func(goka.Context, any) {}))
 	rng := rand.New(rand.NewPCG(11, 3))
 	recs := make([]*kgo.Record, n)
@@ -244,7 +245,7 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 			t.Errorf("partition %d: %d records flagged", p, got)
 		}
 	}
-	if lines := logs.matching("partition"); len(lines) > 0 {
+	if lines := logs.Matching("partition"); len(lines) > 0 {
 		t.Errorf("logged: %s", strings.Join(lines, "\n"))
 	}
 	if err := r.stop(t); err != nil {
@@ -269,7 +270,7 @@ func TestMurmur2ProducedInput(t *testing.T) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
 		clustertest.EnsureTopics(t, s, input, output)
-		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
+		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logcapture.Log{}).Logger())}, opts...)...)
 		g := goka.DefineGroup(goka.Group(name),
 			goka.Input(input, seqCodec{}, a.Async(func(ctx goka.Context, msg any) {
 				n := int64(0)

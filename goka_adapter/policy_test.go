@@ -14,6 +14,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -255,11 +256,11 @@ func TestErrorPolicies(t *testing.T) {
 	// Skip: the failed record's offset is committed, its effects dropped,
 	// and the records after it are processed.
 	t.Run("skip commits past the record", func(t *testing.T) {
-		logs := &logCapture{}
+		logs := &logcapture.Log{}
 		pc := startPolicyCase(t, s, "skip", func(ctx goka.Context) {
 			ctx.Emit(goka.Stream("policy-skip-out"), "poison", seqMsg{Key: "poison", Seq: -1}) // dropped with the record
 			ctx.Fail(errors.New("remote service rejected the order"))
-		}, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)), gokaadapter.WithLogger(logs.logger()))
+		}, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)), gokaadapter.WithLogger(logs.Logger()))
 		p := pc.produceAround()
 		pc.checkGoodOutputsAndCommits()
 		if got := committed(t, pc.adm, string(pc.group), string(pc.input))[p]; got <= pc.poisonAt.Load() {

@@ -17,6 +17,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -66,13 +67,13 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 			input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-rejects"
 			clustertest.EnsureTopics(t, s, input, output)
 			createSmallTopic(t, adm, dlq)
-			logs := &logCapture{}
+			logs := &logcapture.Log{}
 			start := func() *running {
 				a := adapterFor(t, s,
 					gokaadapter.WithProducerBuilder(producers(s)[name]),
 					gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)),
 					gokaadapter.WithDeadLetterTopic(goka.Stream(dlq)),
-					gokaadapter.WithLogger(logs.logger()))
+					gokaadapter.WithLogger(logs.Logger()))
 				g := goka.DefineGroup(goka.Group(group),
 					a.Input(input, seqCodec{}, func(ctx goka.Context, msg any) {
 						ctx.Emit(output, ctx.Key(), msg.(seqMsg))
@@ -192,8 +193,8 @@ func TestRefusedEmit(t *testing.T) {
 			}
 
 			t.Run("skip", func(t *testing.T) {
-				logs := &logCapture{}
-				pc := start(t, "skip", gokaadapter.WithLogger(logs.logger()),
+				logs := &logcapture.Log{}
+				pc := start(t, "skip", gokaadapter.WithLogger(logs.Logger()),
 					gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)))
 				p := pc.produceAround()
 				waitCommitted(t, pc.adm, string(pc.group), string(pc.input), endOffsets(t, pc.adm, string(pc.input)), 30*time.Second)

@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 )
 
 // A group run against one cluster, then against a new one, with goka's
@@ -29,7 +30,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 
 	// runOn runs the group on a new cluster until it has processed perKey
 	// records of each key, and returns the state counts it emitted.
-	runOn := func(t *testing.T, log *logCapture) []seqMsg {
+	runOn := func(t *testing.T, log *logcapture.Log) []seqMsg {
 		c := clustertest.Start(t, broker.WithPartitions(4))
 		defer c.Close()
 		s := c.Settings()
@@ -58,16 +59,16 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 		return out
 	}
 
-	first := &logCapture{}
+	first := &logcapture.Log{}
 	runOn(t, first)
-	if lines := first.matching("ahead of its topic"); len(lines) > 0 {
+	if lines := first.Matching("ahead of its topic"); len(lines) > 0 {
 		t.Fatalf("first run, on new caches, logged a cache ahead of its topic: %q", lines)
 	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("the first run left no cache under goka's default path: %v", err)
 	}
 
-	second := &logCapture{}
+	second := &logcapture.Log{}
 	out := runOn(t, second)
 	// The state starts over: the counts are those of the second cluster's
 	// records only.
@@ -77,7 +78,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 			t.Fatalf("key %s counted %d records on a cluster that had %d: the stale cache was used", m.Key, m.Seq, perKey)
 		}
 	}
-	lines := second.matching("ahead of its topic")
+	lines := second.Matching("ahead of its topic")
 	if len(lines) == 0 {
 		t.Fatal("the second run logged no cache ahead of its topic")
 	}

@@ -4,7 +4,6 @@ package reliability
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -63,25 +63,7 @@ type cluster struct {
 	settings  broker.Settings
 	client    *kgo.Client
 	adm       *kadm.Client
-	brokerLog *syncBuffer // what the broker process wrote on stderr
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	brokerLog *logcapture.Log // what the broker process wrote on stderr
 }
 
 // startBroker runs "riffle broker" on a free 127.0.0.1 port and returns
@@ -94,7 +76,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &logcapture.Log{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
