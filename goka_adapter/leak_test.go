@@ -10,6 +10,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
@@ -85,5 +86,5 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("processor did not stop")
 	}
-	goleak.VerifyNone(t, append([]goleak.Option{before}, knownGlobalGoroutines...)...)
+	goleak.VerifyNone(t, leakcheck.Ignore(before)...)
 }
