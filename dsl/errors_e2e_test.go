@@ -44,42 +44,11 @@ func startTopology(t *testing.T, topo *dsl.Topology, s broker.Settings, opts ...
 // produceValues writes key/value records to topic, in order.
 func produceValues(t *testing.T, s broker.Settings, topic string, kvs ...string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(s.KgoOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	var recs []*kgo.Record
 	for i := 0; i+1 < len(kvs); i += 2 {
 		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(kvs[i]), Value: []byte(kvs[i+1])})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	return recs
-}
-
-// consume reads topic from the start until n records arrived.
-func consume(t *testing.T, s broker.Settings, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records of %s before the deadline", len(recs), n, topic)
-		}
-		fs.EachError(func(topic string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
-		recs = append(recs, fs.Records()...)
-	}
+	clustertest.Produce(t, clustertest.Client(t, s), recs...)
 	return recs
 }
 
@@ -150,16 +119,16 @@ func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
 		"k1", orderJSON("a", 1),
 		"k1", `{"id": oops`,
 		"k1", orderJSON("b", 2))
-	dead := consume(t, s, dlq, 1)
+	dead := clustertest.Consume(t, s, dlq, 1, 60*time.Second)
 	checkDeadLetter(t, dead[0], recs[1], "badin-orders", "cannot decode")
-	out := consume(t, s, "amounts", 2)
+	out := clustertest.Consume(t, s, "amounts", 2, 60*time.Second)
 	if got := string(out[0].Value) + "," + string(out[1].Value); got != "1,2" {
 		t.Errorf("amounts %s, want 1,2", got)
 	}
 
 	// Still running: a later record is processed too.
 	produceValues(t, s, "orders", "k1", orderJSON("c", 3))
-	if out := consume(t, s, "amounts", 3); string(out[2].Value) != "3" {
+	if out := clustertest.Consume(t, s, "amounts", 3, 60*time.Second); string(out[2].Value) != "3" {
 		t.Errorf("after the dead letter, amount %q, want 3", out[2].Value)
 	}
 	if err := r.Stop(); err != nil {
@@ -198,10 +167,10 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 		"k1", `{"id": oops`,
 		"k1", orderJSON("b", -5),
 		"k1", orderJSON("c", 2))
-	dead := consume(t, s, dlq, 2)
+	dead := clustertest.Consume(t, s, dlq, 2, 60*time.Second)
 	checkDeadLetter(t, dead[0], recs[1], "syncpol-orders", "cannot decode")
 	checkDeadLetter(t, dead[1], recs[2], "syncpol-orders", "negative amount -5")
-	out := consume(t, s, "amounts", 2)
+	out := clustertest.Consume(t, s, "amounts", 2, 60*time.Second)
 	if got := string(out[0].Value) + "," + string(out[1].Value); got != "1,2" {
 		t.Errorf("amounts %s, want 1,2", got)
 	}
@@ -280,11 +249,11 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 			return string(v)
 		}
 		produceValues(t, s, "orders", "k1", o("a", 1), "k1", o("b", 2), "k1", o("c", 3))
-		counts := consume(t, s, "counts-out", 3)
+		counts := clustertest.Consume(t, s, "counts-out", 3, 60*time.Second)
 		if got := string(counts[2].Value); got != "3" {
 			t.Errorf("count after 3 orders %s, want 3: the table did not start empty", got)
 		}
-		sums := consume(t, s, "sums-out", 3)
+		sums := clustertest.Consume(t, s, "sums-out", 3, 60*time.Second)
 		if got := string(sums[2].Value); got != "6" {
 			t.Errorf("sum after 3 orders %s, want 6: the table did not start empty", got)
 		}
@@ -351,7 +320,7 @@ func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
 		}),
 	))
 	produceValues(t, s, "orders", "k1", orderJSON("a", 7))
-	if out := consume(t, s, "amounts", 1); string(out[0].Value) != "7" {
+	if out := clustertest.Consume(t, s, "amounts", 1, 60*time.Second); string(out[0].Value) != "7" {
 		t.Errorf("amount %q, want 7", out[0].Value)
 	}
 	if storages.Load() == 0 || producers.Load() == 0 {

@@ -60,7 +60,7 @@ func TestBadInputOutcomes(t *testing.T) {
 	for _, producer := range []string{"sarama", "franz-go"} {
 		t.Run(producer, func(t *testing.T) {
 			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
-			adm := kadm.NewClient(kgoClient(t, s))
+			adm := kadm.NewClient(clustertest.Client(t, s))
 			for ki, kind := range kinds {
 				for pi, pol := range policies {
 					t.Run(kind.name+"/"+pol.name, func(t *testing.T) {
@@ -94,7 +94,7 @@ func TestBadInputOutcomes(t *testing.T) {
 						for _, k := range keysOfPartition("good", (p+1)%4, 4, 5) {
 							recs = append(recs, seqRecord(string(input), k, 1))
 						}
-						produce(t, kgoClient(t, s), recs...)
+						clustertest.Produce(t, clustertest.Client(t, s), recs...)
 
 						outcome := badInputOutcome(t, s, r, adm, group, string(input), dlq, bad, logs, pol.policy)
 						t.Logf("| %s | %s | %s | %s |", kind.name, pol.name, producer, outcome)
@@ -138,7 +138,7 @@ func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Clie
 		}
 		return "skipped, committed; logged, counted"
 	}
-	dead := consumeAll(t, s, dlq, 1, 30*time.Second)[0]
+	dead := clustertest.Consume(t, s, dlq, 1, 30*time.Second)[0]
 	h := headerMap(dead)
 	if h[gokaadapter.HeaderOffset] != strconv.FormatInt(bad.Offset, 10) {
 		t.Errorf("dead letter of offset %s, want %d", h[gokaadapter.HeaderOffset], bad.Offset)

@@ -22,7 +22,7 @@ import (
 func TestUndecodableInput(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 
 	// start runs a group reading name-in with a JSON codec and emitting
 	// every decoded record to name-out.
@@ -51,7 +51,7 @@ func TestUndecodableInput(t *testing.T) {
 	// record.
 	t.Run("fail", func(t *testing.T) {
 		input, _, r := start(t, "badinput-fail")
-		produce(t, kgoClient(t, s),
+		clustertest.Produce(t, clustertest.Client(t, s),
 			seqRecord(string(input), "k1", 1),
 			badRecord(string(input), "k1", 0),
 			seqRecord(string(input), "k1", 2),
@@ -98,13 +98,13 @@ func TestUndecodableInput(t *testing.T) {
 				}
 			}
 		}
-		produce(t, kgoClient(t, s), recs...) // sets the offsets of bad records
+		clustertest.Produce(t, clustertest.Client(t, s), recs...) // sets the offsets of bad records
 
-		outputs := countSeqs(decodeSeqs(t, consumeAll(t, s, string(output), keys*perKey, 30*time.Second)))
+		outputs := countSeqs(decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
 		if missing := outputs.missing(keys, perKey, 10); len(missing) > 0 {
 			t.Errorf("good records without output: %v", missing)
 		}
-		dead := consumeAll(t, s, dlq, len(bad), 30*time.Second)
+		dead := clustertest.Consume(t, s, dlq, len(bad), 30*time.Second)
 		for _, d := range dead {
 			orig, ok := bad[string(d.Value)]
 			if !ok {

@@ -82,8 +82,8 @@ func TestGokaBuilderOptionsAreUsed(t *testing.T) {
 		}
 		r := run(t, proc)
 		const keys, perKey = 5, 4
-		produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-		checkNoSkips(t, decodeSeqs(t, consumeAll(t, s, string(output), keys*perKey, 30*time.Second)))
+		produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+		checkNoSkips(t, decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
 		if err := r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)
 		}
@@ -167,7 +167,7 @@ func TestGokaBuilderOptionConflict(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	topics, err := kadm.NewClient(kgoClient(t, s)).ListTopics(ctx)
+	topics, err := kadm.NewClient(clustertest.Client(t, s)).ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		t.Fatalf("NewProcessor: %v (the misuse is only found at runtime)", err)
 	}
 	r := run(t, proc)
-	produce(t, kgoClient(t, s), seqRecord(string(input), "k1", 1))
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "k1", 1))
 	err = r.wait(t, 30*time.Second)
 	if !errors.Is(err, gokaadapter.ErrStateless) {
 		t.Fatalf("Run: %v, want an error wrapping ErrStateless", err)

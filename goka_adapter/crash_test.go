@@ -77,7 +77,7 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
 		return seqGraph(a, group, input, output, cb)
 	}
@@ -117,12 +117,12 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	n := produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
+	n := produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
 
 	// Everything but the blocked records and those queued behind them on
 	// their keys finishes.
 	finishable := n - len(blockedKeys)*(perKey-blockedSeq+1)
-	consumeAll(t, s, string(output), finishable, 30*time.Second)
+	clustertest.Consume(t, s, string(output), finishable, 30*time.Second)
 	await.Until(t, 30*time.Second, "the blocked records to start", func() bool {
 		mu.Lock()
 		defer mu.Unlock()

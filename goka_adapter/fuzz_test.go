@@ -273,8 +273,8 @@ func (r *fuzzRun) run(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	clustertest.EnsureTopics(t, s, r.input, r.output)
-	adm := kadm.NewClient(kgoClient(t, s))
-	cl := kgoClient(t, s, kgo.ProducerBatchMaxBytes(1<<20))
+	adm := kadm.NewClient(clustertest.Client(t, s))
+	cl := clustertest.Client(t, s, kgo.ProducerBatchMaxBytes(1<<20))
 	t.Cleanup(func() { close(r.release) }) // before the goroutine leak check
 
 	// The input: written before the first processor starts, so that it

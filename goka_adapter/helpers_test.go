@@ -15,6 +15,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -81,17 +82,6 @@ func run(t testing.TB, proc *gokaadapter.Processor) *running {
 	return r
 }
 
-// kgoClient returns a franz-go client that partitions as goka does.
-func kgoClient(t testing.TB, s broker.Settings, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
-	if err != nil {
-		t.Fatalf("kgo.NewClient: %v", err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
-}
-
 // seqMsg is the test payload: the n-th record of a key.
 type seqMsg struct {
 	Key string `json:"k"`
@@ -116,24 +106,6 @@ func produceSequences(t testing.TB, cl *kgo.Client, topic string, keys, perKey i
 		t.Fatalf("produce: %v", err)
 	}
 	return len(recs)
-}
-
-// consumeAll reads topic from the start until n records arrived.
-func consumeAll(t testing.TB, s broker.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
-	t.Helper()
-	cl := kgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("consumed %d of %d records of %s before the deadline", len(recs), n, topic)
-		}
-		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
-		recs = append(recs, fs.Records()...)
-	}
-	return recs
 }
 
 // committed returns the group's committed offsets of topic by partition.
@@ -205,16 +177,6 @@ func keysOfPartition(prefix string, p int32, partitions, n int) []string {
 		}
 	}
 	return keys
-}
-
-// produce writes records synchronously, in order.
-func produce(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
 }
 
 // seqRecord is the record of the seq-th message of key.
@@ -430,7 +392,7 @@ func consumeToEnd(t testing.TB, s broker.Settings, adm *kadm.Client, topic strin
 	if total == 0 {
 		return nil
 	}
-	return consumeAll(t, s, topic, total, timeout)
+	return clustertest.Consume(t, s, topic, total, timeout)
 }
 
 // seqGraph is the group most tests run: cb, async, on input, emitting seqMsg

@@ -70,8 +70,8 @@ func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerB
 	proc := newSeqProcessor(t, a, s, group, input, output, step)
 	r := run(t, proc)
 
-	n := produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-	recs := consumeAll(t, s, string(output), n, 60*time.Second)
+	n := produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+	recs := clustertest.Consume(t, s, string(output), n, 60*time.Second)
 
 	last := map[string]int{}
 	for _, rec := range recs {
@@ -87,7 +87,7 @@ func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerB
 	if len(last) != keys {
 		t.Fatalf("outputs for %d keys, want %d", len(last), keys)
 	}
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	ends := endOffsets(t, adm, string(input))
 	await.Until(t, 30*time.Second, "committed offsets to reach the end of the input", func() bool {
 		got := committed(t, adm, string(group), string(input))
@@ -102,7 +102,7 @@ func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerB
 		t.Fatalf("processor: %v", err)
 	}
 	// The group table holds every key's last sequence number.
-	table := consumeAll(t, s, string(goka.GroupTable(group)), n, 30*time.Second)
+	table := clustertest.Consume(t, s, string(goka.GroupTable(group)), n, 30*time.Second)
 	state := map[string]int64{}
 	for _, rec := range table {
 		v, err := new(codec.Int64).Decode(rec.Value)

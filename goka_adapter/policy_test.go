@@ -39,7 +39,7 @@ type policyCase struct {
 func startPolicyCase(t *testing.T, s broker.Settings, name string, poison func(ctx goka.Context), opts ...gokaadapter.Option) *policyCase {
 	t.Helper()
 	pc := &policyCase{
-		t: t, s: s, adm: kadm.NewClient(kgoClient(t, s)),
+		t: t, s: s, adm: kadm.NewClient(clustertest.Client(t, s)),
 		group:  goka.Group("policy-" + name),
 		input:  goka.Stream("policy-" + name + "-in"),
 		output: goka.Stream("policy-" + name + "-out"),
@@ -81,14 +81,14 @@ func (pc *policyCase) produceAround() int32 {
 	for _, k := range keysOfPartition("after", p, 4, 5) {
 		recs = append(recs, seqRecord(string(pc.input), k, 1))
 	}
-	produce(pc.t, kgoClient(pc.t, pc.s), recs...)
+	clustertest.Produce(pc.t, clustertest.Client(pc.t, pc.s), recs...)
 	return p
 }
 
 // deadLetter reads the one dead letter of the group.
 func (pc *policyCase) deadLetter() *kgo.Record {
 	pc.t.Helper()
-	recs := consumeAll(pc.t, pc.s, string(pc.group)+"-dead-letters", 1, 30*time.Second)
+	recs := clustertest.Consume(pc.t, pc.s, string(pc.group)+"-dead-letters", 1, 30*time.Second)
 	if len(recs) != 1 {
 		pc.t.Fatalf("%d dead letters, want 1", len(recs))
 	}
@@ -99,7 +99,7 @@ func (pc *policyCase) deadLetter() *kgo.Record {
 func (pc *policyCase) outputKeys() map[string]bool {
 	pc.t.Helper()
 	keys := map[string]bool{}
-	for _, r := range consumeAll(pc.t, pc.s, string(pc.output), 10, 30*time.Second) {
+	for _, r := range clustertest.Consume(pc.t, pc.s, string(pc.output), 10, 30*time.Second) {
 		keys[string(r.Key)] = true
 	}
 	return keys

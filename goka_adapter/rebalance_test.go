@@ -52,7 +52,7 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 	// keeps the hand-over well inside that bound.
 	s.Sarama.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
 	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	writes := newWriteLog(string(goka.GroupTable(group)))
 
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
@@ -122,7 +122,7 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 	})
 
 	runA := run(t, procA)
-	produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
+	produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
 	await.Until(t, 30*time.Second, "A to hold a record of every key in flight", func() bool { return heldA.Load() >= keys })
 
 	joinStart := time.Now()

@@ -67,7 +67,7 @@ func TestRejoinAfterJoinTimeout(t *testing.T) {
 		t.Fatalf("Run returned after the join timeouts: %v", r.err)
 	default:
 	}
-	produce(t, kgoClient(t, s), seqRecord(input, "k", 1))
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(input, "k", 1))
 	await.Until(t, 30*time.Second, "the record processed after the rejoins", func() bool { return seen.Load() == 1 })
 
 	st := a.RejoinStats()

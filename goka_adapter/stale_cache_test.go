@@ -51,8 +51,8 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := run(t, proc)
-		produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-		out := decodeSeqs(t, consumeAll(t, s, string(output), keys*perKey, 30*time.Second))
+		produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+		out := decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second))
 		if err := r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)
 		}

@@ -116,7 +116,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		output = goka.Stream("stuck-out")
 	)
 	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	sc := newStuckCallbacks(t)
 	sc.block("hang#1")
 	sc.block("later#1")
@@ -137,7 +137,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		recs = append(recs, seqRecord(string(input), k, 1))
 	}
 	start := time.Now()
-	produce(t, kgoClient(t, s), recs...)
+	clustertest.Produce(t, clustertest.Client(t, s), recs...)
 	waitCommitted(t, adm, string(group), string(input), endOffsets(t, adm, string(input)), 60*time.Second)
 	t.Logf("input committed %s after the produce, with the callback still blocked", time.Since(start).Round(time.Millisecond))
 	if sc.blocked.Load() != 1 {
@@ -174,7 +174,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 	}
 
 	// later#1 blocks in its call when the processor is cancelled.
-	produce(t, kgoClient(t, s), seqRecord(string(input), "later", 1))
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "later", 1))
 	await.Until(t, 30*time.Second, "later#1 to block", func() bool { return sc.blocked.Load() == 2 })
 	stopStart := time.Now()
 	r.cancel()

@@ -75,7 +75,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	cl := kgoClient(t, s)
+	cl := clustertest.Client(t, s)
 
 	var recs []*kgo.Record
 	for i := 0; i < perKey; i++ {
@@ -83,7 +83,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: string(asyncIn), Key: []byte(k), Value: []byte("inc")})
 		}
 	}
-	produce(t, cl, recs...)
+	clustertest.Produce(t, cl, recs...)
 	// The async records were all delivered (their sync successors are
 	// produced only now, so goka delivers those after them).
 	await.Until(t, 30*time.Second, "the async records to be submitted", func() bool {
@@ -93,7 +93,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	for _, k := range keys {
 		recs = append(recs, &kgo.Record{Topic: string(syncIn), Key: []byte(k), Value: []byte("report")})
 	}
-	produce(t, cl, recs...)
+	clustertest.Produce(t, cl, recs...)
 	for range keys {
 		select {
 		case <-syncEntered:
@@ -103,7 +103,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	}
 	close(gate)
 
-	outs := consumeAll(t, s, string(output), len(keys)*(perKey+1), 30*time.Second)
+	outs := clustertest.Consume(t, s, string(output), len(keys)*(perKey+1), 30*time.Second)
 	byKey := map[string][]string{}
 	for _, o := range outs {
 		byKey[string(o.Key)] = append(byKey[string(o.Key)], string(o.Value))

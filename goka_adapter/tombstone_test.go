@@ -62,7 +62,7 @@ func testTombstoneBehindSlowRecord(t *testing.T, mode goka.NilHandling) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	// Three keys of partition p: the slow record, the tombstone, and a
 	// fast record behind both.
 	keys := keysOfPartition("ts", p, partitions, 3)
@@ -125,8 +125,8 @@ func testTombstoneBehindSlowRecord(t *testing.T, mode goka.NilHandling) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	cl := kgoClient(t, s)
-	produce(t, cl,
+	cl := clustertest.Client(t, s)
+	clustertest.Produce(t, cl,
 		seqRecord(string(input), slowKey, 1),
 		&kgo.Record{Topic: string(input), Key: []byte(deadKey)}, // Value nil: a tombstone
 		seqRecord(string(input), fastKey, 1),

@@ -60,8 +60,8 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	}
 	proc := newSeqProcessor(t, a, s, group, input, output, cb)
 	r := run(t, proc)
-	cl := kgoClient(t, s)
-	adm := kadm.NewClient(kgoClient(t, s))
+	cl := clustertest.Client(t, s)
+	adm := kadm.NewClient(clustertest.Client(t, s))
 
 	// Records of other keys before the slow record in its partition, the
 	// slow record, then records of other keys behind it in its partition
@@ -70,14 +70,14 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	for _, k := range sameP {
 		before = append(before, seqRecord(string(input), k, 1))
 	}
-	produce(t, cl, before...)
-	produce(t, cl, seqRecord(string(input), slowKey, 1))
+	clustertest.Produce(t, cl, before...)
+	clustertest.Produce(t, cl, seqRecord(string(input), slowKey, 1))
 	for seq := 2; seq <= 5; seq++ {
 		for _, k := range append(append([]string(nil), sameP...), otherP...) {
 			recs = append(recs, seqRecord(string(input), k, seq))
 		}
 	}
-	produce(t, cl, recs...)
+	clustertest.Produce(t, cl, recs...)
 
 	var slowOffset int64
 	select {
@@ -86,7 +86,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		t.Fatal("the slow record did not start")
 	}
 	// Every record but the slow one finished: its output is visible.
-	consumeAll(t, s, string(output), len(before)+len(recs), 30*time.Second)
+	clustertest.Consume(t, s, string(output), len(before)+len(recs), 30*time.Second)
 
 	ends := endOffsets(t, adm, string(input))
 	if slowOffset == 0 || ends[slowP] <= slowOffset+1 {
@@ -129,7 +129,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		for _, k := range otherP {
 			more = append(more, seqRecord(string(input), k, 10*wave))
 		}
-		produce(t, cl, more...)
+		clustertest.Produce(t, cl, more...)
 		wantOthers := map[int32]int64{}
 		for p, end := range endOffsets(t, adm, string(input)) {
 			if p != slowP {

@@ -1,7 +1,8 @@
 // Package clustertest sets up an embedded Kafka-protocol cluster (package
-// broker) for one test: it starts the cluster, closes it when the test
-// ends, and creates the test's topics, failing the test if any of that
-// fails.
+// broker) for one test and talks to it: it starts the cluster and closes it
+// when the test ends, creates the test's topics, and produces and consumes
+// records with franz-go clients that partition as goka does. Whatever
+// fails, fails the test.
 //
 // This is test support: only _test.go files and test helpers import it,
 // never a library package. The tests of package broker itself cannot use it
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // topicsTimeout bounds the creation of a test's topics.
@@ -45,4 +47,54 @@ func EnsureTopics[T ~string](t testing.TB, s broker.Settings, topics ...T) {
 	if err := s.EnsureTopics(ctx, names...); err != nil {
 		t.Fatalf("EnsureTopics %v: %v", names, err)
 	}
+}
+
+// produceTimeout bounds Produce.
+const produceTimeout = 60 * time.Second
+
+// Client returns a franz-go client of the cluster of s with opts after
+// s.KgoOptions (so that it partitions as goka does), closed when t ends.
+func Client(t testing.TB, s broker.Settings, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
+	if err != nil {
+		t.Fatalf("kgo.NewClient: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// Produce writes recs with cl, in order, and returns once each is
+// acknowledged; it fails t if one is not.
+func Produce(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), produceTimeout)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// Consume reads topic of the cluster of s from its start, with a client of
+// its own, until n records have arrived, and returns them. It fails t if a
+// fetch fails or timeout passes first.
+func Consume(t testing.TB, s broker.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatalf("kgo.NewClient: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var recs []*kgo.Record
+	for len(recs) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of %d records of %s before the deadline", len(recs), n, topic)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
+		recs = append(recs, fs.Records()...)
+	}
+	return recs
 }
