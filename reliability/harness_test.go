@@ -95,6 +95,15 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("riffle broker printed %q, want brokers=127.0.0.1:PORT", line)
 	}
+	c := connect(t, addr, partitions)
+	c.brokerLog = stderr
+	return c
+}
+
+// connect returns the clients of the test process for the "riffle broker"
+// at addr, closed when t ends.
+func connect(t *testing.T, addr string, partitions int) *cluster {
+	t.Helper()
 	s, err := broker.Remote([]string{addr}, broker.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +113,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl), brokerLog: stderr}
+	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl)}
 }
 
 // createTopic creates topic with the cluster's partition count and the
