@@ -1,11 +1,8 @@
 package broker
 
 import (
-	"log"
 	"os"
 	"testing"
-
-	"github.com/IBM/sarama"
 
 	"github.com/riffle-streams/riffle/internal/leakcheck"
 )
@@ -15,6 +12,5 @@ func TestMain(m *testing.M) {
 		// This process is the group member that TestRejoinAfterKill kills.
 		os.Exit(runMember())
 	}
-	sarama.Logger = log.New(SaramaLog, "[sarama] ", 0) // see SaramaLog
 	leakcheck.VerifyTestMain(m)
 }

@@ -21,12 +21,13 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // startTopology runs topo on s until the end of the test and waits until it
 // is ready.
-func startTopology(t *testing.T, topo *dsl.Topology, s broker.Settings, opts ...dsl.RunOption) *dsl.Running {
+func startTopology(t *testing.T, topo *dsl.Topology, s kafka.Settings, opts ...dsl.RunOption) *dsl.Running {
 	t.Helper()
 	r, err := topo.Start(context.Background(), append([]dsl.RunOption{dsl.OnCluster(s)}, opts...)...)
 	if err != nil {
@@ -42,7 +43,7 @@ func startTopology(t *testing.T, topo *dsl.Topology, s broker.Settings, opts ...
 }
 
 // produceValues writes key/value records to topic, in order.
-func produceValues(t *testing.T, s broker.Settings, topic string, kvs ...string) []*kgo.Record {
+func produceValues(t *testing.T, s kafka.Settings, topic string, kvs ...string) []*kgo.Record {
 	t.Helper()
 	var recs []*kgo.Record
 	for i := 0; i+1 < len(kvs); i += 2 {

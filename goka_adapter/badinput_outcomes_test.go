@@ -13,6 +13,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -112,7 +113,7 @@ func emitEach(output goka.Stream) func(goka.Context, any) {
 
 // badInputOutcome waits for the processor to deal with the bad record under
 // policy, checks what the policy promises, and describes what happened.
-func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logcapture.Log, policy asyncdsl.ErrorPolicy) string {
+func badInputOutcome(t *testing.T, s kafka.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logcapture.Log, policy asyncdsl.ErrorPolicy) string {
 	t.Helper()
 	if policy == asyncdsl.FailOnError {
 		err := r.wait(t, 60*time.Second)

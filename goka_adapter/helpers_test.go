@@ -12,17 +12,17 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // adapterFor returns an adapter wired to the cluster's builders, with
 // in-memory storage, plus extra options.
-func adapterFor(t testing.TB, s broker.Settings, opts ...gokaadapter.Option) *gokaadapter.Adapter {
+func adapterFor(t testing.TB, s kafka.Settings, opts ...gokaadapter.Option) *gokaadapter.Adapter {
 	t.Helper()
 	base := []gokaadapter.Option{
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
@@ -154,7 +154,7 @@ func (seqCodec) Decode(b []byte) (any, error) {
 
 var _ goka.Codec = seqCodec{}
 
-// keyPartition is the partition goka (and broker.KgoPartitioner) puts key in:
+// keyPartition is the partition goka (and kafka.KgoPartitioner) puts key in:
 // FNV-1a through sarama's hash partitioner, which negates a negative hash.
 func keyPartition(key string, partitions int) int32 {
 	h := goka.DefaultHasher()()
@@ -382,7 +382,7 @@ func (s *recordingStorage) Delete(key string) error {
 }
 
 // consumeToEnd reads topic from the start up to its current end offsets.
-func consumeToEnd(t testing.TB, s broker.Settings, adm *kadm.Client, topic string, timeout time.Duration) []*kgo.Record {
+func consumeToEnd(t testing.TB, s kafka.Settings, adm *kadm.Client, topic string, timeout time.Duration) []*kgo.Record {
 	t.Helper()
 	ends := endOffsets(t, adm, topic)
 	total := 0
@@ -406,7 +406,7 @@ func seqGraph(a *gokaadapter.Adapter, group goka.Group, input, output goka.Strea
 }
 
 // newSeqProcessor builds the processor of seqGraph on the cluster s.
-func newSeqProcessor(t testing.TB, a *gokaadapter.Adapter, s broker.Settings, group goka.Group, input, output goka.Stream, cb goka.ProcessCallback) *gokaadapter.Processor {
+func newSeqProcessor(t testing.TB, a *gokaadapter.Adapter, s kafka.Settings, group goka.Group, input, output goka.Stream, cb goka.ProcessCallback) *gokaadapter.Processor {
 	t.Helper()
 	proc, err := a.NewProcessor(s.Brokers, seqGraph(a, group, input, output, cb))
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -35,7 +36,7 @@ func misplaced(topic string, partitions int, keys ...string) []*kgo.Record {
 }
 
 // manualClient writes each record to its Partition field.
-func manualClient(t testing.TB, s broker.Settings) *kgo.Client {
+func manualClient(t testing.TB, s kafka.Settings) *kgo.Client {
 	return clustertest.Client(t, s, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 }
 

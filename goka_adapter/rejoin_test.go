@@ -13,6 +13,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -23,7 +24,7 @@ import (
 const rejoinReadTimeout = 2 * time.Second
 
 // withReadTimeout returns s with a short sarama read timeout.
-func withReadTimeout(s broker.Settings) broker.Settings {
+func withReadTimeout(s kafka.Settings) kafka.Settings {
 	s.Sarama.Net.ReadTimeout = rejoinReadTimeout
 	return s
 }

@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/logcapture"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 
 // cluster is a "riffle broker" process and clients of the test process.
 type cluster struct {
-	settings  broker.Settings
+	settings  kafka.Settings
 	client    *kgo.Client
 	adm       *kadm.Client
 	brokerLog *logcapture.Log // what the broker process wrote on stderr
@@ -104,7 +104,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 // at addr, closed when t ends.
 func connect(t *testing.T, addr string, partitions int) *cluster {
 	t.Helper()
-	s, err := broker.Remote([]string{addr}, broker.WithPartitions(partitions))
+	s, err := kafka.Remote([]string{addr}, kafka.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -23,7 +24,7 @@ const topicsTimeout = 60 * time.Second
 
 // Start starts an embedded cluster with opts (broker.Start) and closes it
 // when t ends; it fails t if the cluster does not start.
-func Start(t testing.TB, opts ...broker.ClusterOption) *broker.Cluster {
+func Start(t testing.TB, opts ...broker.Option) *broker.Cluster {
 	t.Helper()
 	c, err := broker.Start(opts...)
 	if err != nil {
@@ -36,7 +37,7 @@ func Start(t testing.TB, opts ...broker.ClusterOption) *broker.Cluster {
 // EnsureTopics creates topics on the cluster of s, with s's partition
 // count, unless they exist (Settings.EnsureTopics); it fails t if that
 // fails. The topics may be goka.Stream, goka.Table or string.
-func EnsureTopics[T ~string](t testing.TB, s broker.Settings, topics ...T) {
+func EnsureTopics[T ~string](t testing.TB, s kafka.Settings, topics ...T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), topicsTimeout)
 	defer cancel()
@@ -54,7 +55,7 @@ const produceTimeout = 60 * time.Second
 
 // Client returns a franz-go client of the cluster of s with opts after
 // s.KgoOptions (so that it partitions as goka does), closed when t ends.
-func Client(t testing.TB, s broker.Settings, opts ...kgo.Opt) *kgo.Client {
+func Client(t testing.TB, s kafka.Settings, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
 	if err != nil {
@@ -78,7 +79,7 @@ func Produce(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
 // Consume reads topic of the cluster of s from its start, with a client of
 // its own, until n records have arrived, and returns them. It fails t if a
 // fetch fails or timeout passes first.
-func Consume(t testing.TB, s broker.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
+func Consume(t testing.TB, s kafka.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {

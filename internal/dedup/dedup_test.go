@@ -11,6 +11,7 @@ import (
 	"github.com/riffle-streams/riffle/internal/dedup"
 	"github.com/riffle-streams/riffle/internal/redistest"
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 func TestEventsAreReproducible(t *testing.T) {
@@ -51,7 +52,7 @@ func TestRunWithRedis(t *testing.T) {
 	runAndCheck(t, c.Settings(), workload.Async, dedup.Config{Records: 1500, DupRate: 0.25, Seed: 2, Redis: srv.Addr})
 }
 
-func runAndCheck(t *testing.T, s broker.Settings, mode workload.Mode, cfg dedup.Config) {
+func runAndCheck(t *testing.T, s kafka.Settings, mode workload.Mode, cfg dedup.Config) {
 	t.Helper()
 	w, err := dedup.New(cfg)
 	if err != nil {

@@ -1,4 +1,4 @@
-package broker
+package kafka_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -27,7 +29,7 @@ type roundTripTimes struct {
 // options), emits records records over keys keys into its input with a goka
 // emitter, and checks that the output topic gets every record, the table
 // every count, and the committed offsets every input.
-func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ...goka.ProcessorOption) roundTripTimes {
+func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, opts ...goka.ProcessorOption) roundTripTimes {
 	t.Helper()
 	var (
 		group  = goka.Group(name)
@@ -120,7 +122,7 @@ func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ..
 		})
 	}
 
-	adm := kadm.NewClient(newKgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	await.Until(t, 10*time.Second, "committed offsets", func() bool {
 		ok, err := committedCovers(ctx, adm, string(group), string(input))
 		if err != nil {
@@ -134,7 +136,7 @@ func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ..
 
 func TestProcessorRoundTrip(t *testing.T) {
 	const records, keys = 1000, 100
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	times := roundTrip(t, c.Settings(), "round-trip", records, keys)
 	t.Logf("processor ready in %v, first record processed %v after that; then %d records: emitted in %v, "+
 		"called back in %v, read from the output in %v, committed in %v",

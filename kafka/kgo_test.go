@@ -1,4 +1,4 @@
-package broker
+package kafka_test
 
 import (
 	"context"
@@ -10,10 +10,12 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestKgoPartitionerMatchesSarama compares KgoPartitioner with the sarama
+// TestKgoPartitionerMatchesSarama compares kafka.KgoPartitioner with the sarama
 // partitioner goka's producers use (sarama's hash partitioner over
 // goka.DefaultHasher) on many keys, half of them random bytes, so that hashes
 // with the sign bit set, which sarama negates, are well represented.
@@ -29,11 +31,11 @@ func TestKgoPartitionerMatchesSarama(t *testing.T) {
 		ks = append(ks, k)
 	}
 	for _, n := range []int{1, 2, 3, 4, 7, 10, 32, 1000} {
-		kp := KgoPartitioner().ForTopic("t")
+		kp := kafka.KgoPartitioner().ForTopic("t")
 		sp := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("t")
 		negative := 0
 		for _, k := range ks {
-			if int32(fnv32a(k)) < 0 {
+			if int32(kafka.Fnv32a(k)) < 0 {
 				negative++
 			}
 			want, err := sp.Partition(&sarama.ProducerMessage{Key: sarama.ByteEncoder(k)}, int32(n))
@@ -56,7 +58,7 @@ func TestKgoPartitionerMatchesSarama(t *testing.T) {
 // the keys franz-go wrote in its table where it looks for them.
 func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 	const n = 1000
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	for _, partitions := range []int{4, 7} {
 		t.Run(fmt.Sprintf("%d partitions", partitions), func(t *testing.T) {
 			s := c.Settings()
@@ -72,7 +74,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 			}
 
 			emit(t, s, goka.Stream(viaGoka), keys(n), "v")
-			cl := newKgoClient(t, s)
+			cl := clustertest.Client(t, s)
 			recs := make([]*kgo.Record, 0, n)
 			for _, k := range keys(n) {
 				recs = append(recs, &kgo.Record{Topic: viaKgo, Key: []byte(k), Value: []byte("v")})
