@@ -51,7 +51,7 @@ func TestPerKeyOrder(t *testing.T) {
 				seqs[key]++
 				seq := seqs[key]
 				id := laneID{p, key}
-				r := Record{Topic: topic, Partition: p, Offset: offsets[topic], Key: key}
+				r := Record{Coordinates: Coordinates{Topic: topic, Partition: p, Offset: offsets[topic], Key: key}}
 				offsets[topic]++
 				latency := time.Duration(rng.IntN(200)) * time.Microsecond
 				asyncDone := rng.IntN(2) == 0

@@ -23,7 +23,7 @@ func TestStats(t *testing.T) {
 		r := rec(3, i, "hot")
 		submit(t, e, Task{Record: r, Ctx: ctx, Attempt: ok, Release: rc.release(r)})
 	}
-	other := Record{Topic: "u", Partition: 3, Offset: 0, Key: "hot"} // co-partitioned topic, same lane
+	other := Record{Coordinates: Coordinates{Topic: "u", Partition: 3, Offset: 0, Key: "hot"}} // co-partitioned topic, same lane
 	submit(t, e, Task{Record: other, Ctx: ctx, Attempt: ok, Release: rc.release(other)})
 	recv(t, started, "the head to start")
 

@@ -131,7 +131,7 @@ func (a *assignment) settleLocked(t *task) {
 	switch {
 	case a.failedBefore(t.seq):
 		t.status = Failed
-		t.err = &partitionFailedError{rec: t.Record}
+		t.err = &partitionFailedError{rec: t.Coordinates}
 	case t.status == Abandoned:
 		a.sawAbandon = true
 		t.err = nil
@@ -143,12 +143,11 @@ func (a *assignment) settleLocked(t *task) {
 // partitionFailedError is the Err of tasks released Failed because an
 // earlier task of their assignment failed. It wraps ErrPartitionFailed.
 type partitionFailedError struct {
-	rec Record
+	rec Coordinates
 }
 
 func (e *partitionFailedError) Error() string {
-	return fmt.Sprintf("asyncdsl: record %s/%d@%d (key %q) not processed: %v",
-		e.rec.Topic, e.rec.Partition, e.rec.Offset, e.rec.Key, ErrPartitionFailed)
+	return fmt.Sprintf("asyncdsl: record %s not processed: %v", e.rec, ErrPartitionFailed)
 }
 
 func (e *partitionFailedError) Unwrap() error { return ErrPartitionFailed }

@@ -11,13 +11,16 @@ import (
 // recordMeta is what a worker may know about the record: a copy taken on
 // goka's partition goroutine while goka's context was still valid.
 type recordMeta struct {
+	asyncdsl.Coordinates
 	group     goka.Group
-	topic     goka.Stream
-	partition int32
-	offset    int64
-	key       string
 	timestamp time.Time
 	headers   goka.Headers
+}
+
+// CoordinatesOf returns the coordinates of the record that ctx, goka's
+// context of a callback, was called with; read them during the callback.
+func CoordinatesOf(ctx goka.Context) asyncdsl.Coordinates {
+	return asyncdsl.Coordinates{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key()}
 }
 
 // The headers map needs no copy: goka builds it for this one message
@@ -25,21 +28,17 @@ type recordMeta struct {
 // returned, and the worker only reads it.
 func snapshotRecord(ctx goka.Context) recordMeta {
 	return recordMeta{
-		group:     ctx.Group(),
-		topic:     ctx.Topic(),
-		partition: ctx.Partition(),
-		offset:    ctx.Offset(),
-		key:       ctx.Key(),
-		timestamp: ctx.Timestamp(),
-		headers:   ctx.Headers(),
+		Coordinates: CoordinatesOf(ctx),
+		group:       ctx.Group(),
+		timestamp:   ctx.Timestamp(),
+		headers:     ctx.Headers(),
 	}
 }
 
 func (r recordMeta) executorRecord() asyncdsl.Record {
-	return asyncdsl.Record{Topic: string(r.topic), Partition: r.partition, Offset: r.offset, Key: r.key}
+	return asyncdsl.Record{Coordinates: r.Coordinates}
 }
 
 func (r recordMeta) tracingMessage() tracing.Message {
-	return tracing.Message{Group: string(r.group), Topic: string(r.topic), Partition: r.partition,
-		Offset: r.offset, Key: r.key, Headers: r.headers}
+	return tracing.Message{Group: string(r.group), Coordinates: r.Coordinates, Headers: r.headers}
 }

@@ -78,7 +78,7 @@ func TestOrderOnExecutor(t *testing.T) {
 						off := offsets[p]
 						offsets[p]++
 						err := e.Submit(ctx, asyncdsl.Task{
-							Record: asyncdsl.Record{Topic: "events", Partition: p, Offset: off, Key: key(k)},
+							Record: asyncdsl.Record{Coordinates: asyncdsl.Coordinates{Topic: "events", Partition: p, Offset: off, Key: key(k)}},
 							Ctx:    ctx,
 							Attempt: func(actx context.Context, _ int) (asyncdsl.Apply, error) {
 								v, _, err := kv.Get(actx, key(k))

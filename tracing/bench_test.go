@@ -72,10 +72,10 @@ func benchTraced(b *testing.B, tr *tracing.Tracing) {
 		}
 		wg.Go(func() {
 			for i := range n {
-				r := asyncdsl.Record{Topic: "t", Partition: int32(p), Offset: int64(i), Key: names[(i*7+p)%keys]}
-				rec := tr.StartRecord(tracing.Message{Group: "g", Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key})
+				r := asyncdsl.Record{Coordinates: asyncdsl.Coordinates{Topic: "t", Partition: int32(p), Offset: int64(i), Key: names[(i*7+p)%keys]}}
+				rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: r.Coordinates})
 				if rec != nil {
-					r.Tag = rec
+					r.Trace = rec
 				}
 				err := e.Submit(ctx, asyncdsl.Task{Record: r, Ctx: ctx, Release: release,
 					Attempt: func(actx context.Context, n int) (asyncdsl.Apply, error) {

@@ -36,7 +36,7 @@ func TestParentMode(t *testing.T) {
 			tel := newTelemetry(t)
 			tr := tel.tracing(t, tracing.WithParentMode(tt.mode), tracing.WithRecordKey())
 			headers, producer := producerHeaders(tel)
-			rec := tr.StartRecord(tracing.Message{Group: "g", Topic: "in", Partition: 3, Offset: 42, Key: "user-7", Headers: headers})
+			rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: asyncdsl.Coordinates{Topic: "in", Partition: 3, Offset: 42, Key: "user-7"}, Headers: headers})
 			rec.End(asyncdsl.Outcome{Status: asyncdsl.Done, Attempts: 1}, 0)
 			s := tel.waitEnded(t, "process in", 1)[0]
 			if got := s.SpanContext().TraceID() == producer.TraceID(); got != tt.sameTrace {
@@ -67,7 +67,7 @@ func TestInvalidParentMode(t *testing.T) {
 // same way whether tracing is on or off.
 func TestNilIsOff(t *testing.T) {
 	var tr *tracing.Tracing
-	rec := tr.StartRecord(tracing.Message{Topic: "in"})
+	rec := tr.StartRecord(tracing.Message{Coordinates: asyncdsl.Coordinates{Topic: "in"}})
 	if rec != nil {
 		t.Fatal("nil Tracing started a record")
 	}
@@ -102,7 +102,7 @@ func TestNilIsOff(t *testing.T) {
 func TestCallConventions(t *testing.T) {
 	tel := newTelemetry(t)
 	tr := tel.tracing(t)
-	rec := tr.StartRecord(tracing.Message{Group: "g", Topic: "in"})
+	rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: asyncdsl.Coordinates{Topic: "in"}})
 	ctx := rec.AttemptContext(context.Background(), 2)
 	if n := tracing.Attempt(ctx); n != 2 {
 		t.Fatalf("Attempt %d, want 2", n)
@@ -134,7 +134,7 @@ func TestCallConventions(t *testing.T) {
 func TestSendCopiesHeaders(t *testing.T) {
 	tel := newTelemetry(t)
 	tr := tel.tracing(t)
-	rec := tr.StartRecord(tracing.Message{Topic: "in"})
+	rec := tr.StartRecord(tracing.Message{Coordinates: asyncdsl.Coordinates{Topic: "in"}})
 	in := map[string][]byte{"app": []byte("1")}
 	out, done := rec.Send("out", in)
 	done(nil)

@@ -19,10 +19,10 @@ func TestSkippedAndReducedDeadLetterMetrics(t *testing.T) {
 	refused := asyncdsl.Refused(errors.New("MESSAGE_TOO_LARGE"))
 
 	skip := newExecutor(t, tr, asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError))
-	submit(t, skip, tr, asyncdsl.Record{Topic: "in", Offset: 1, Key: "a"}, func(context.Context, int) (asyncdsl.Apply, error) {
+	submit(t, skip, tr, asyncdsl.Record{Coordinates: asyncdsl.Coordinates{Topic: "in", Offset: 1, Key: "a"}}, func(context.Context, int) (asyncdsl.Apply, error) {
 		return nil, errUnavailable
 	})
-	submit(t, skip, tr, asyncdsl.Record{Topic: "in", Offset: 2, Key: "b"}, func(context.Context, int) (asyncdsl.Apply, error) {
+	submit(t, skip, tr, asyncdsl.Record{Coordinates: asyncdsl.Coordinates{Topic: "in", Offset: 2, Key: "b"}}, func(context.Context, int) (asyncdsl.Apply, error) {
 		return func(done func(error)) { done(refused) }, nil
 	})
 
@@ -34,7 +34,7 @@ func TestSkippedAndReducedDeadLetterMetrics(t *testing.T) {
 	t.Cleanup(func() { _ = dl.Close() })
 	writes := 0
 	err = dl.Submit(context.Background(), asyncdsl.Task{
-		Record: asyncdsl.Record{Topic: "in", Partition: 1, Offset: 3, Key: "c"}, Ctx: context.Background(),
+		Record: asyncdsl.Record{Coordinates: asyncdsl.Coordinates{Topic: "in", Partition: 1, Offset: 3, Key: "c"}}, Ctx: context.Background(),
 		Attempt: func(context.Context, int) (asyncdsl.Apply, error) { return nil, errUnavailable },
 		DeadLetter: func(context.Context, error) (asyncdsl.Apply, error) {
 			writes++ // the executor calls DeadLetter one at a time
