@@ -18,7 +18,7 @@
 // riffle (gokaadapter's Async: one record per key at a time, records of
 // different ids concurrently). Each writes through the producer it is used
 // with: plain goka through goka's own (sarama), riffle through the franz-go
-// producer it recommends (broker.Settings.KgoProducerBuilder).
+// producer it recommends (kafka.Settings.KgoProducerBuilder).
 //
 // It runs on an embedded Kafka broker (franz-go's kfake, in this process)
 // unless -brokers names real ones. After each run it reads the output topic
@@ -43,6 +43,7 @@ import (
 	"github.com/riffle-streams/riffle/internal/clusterflags"
 	"github.com/riffle-streams/riffle/internal/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 func main() {
@@ -127,21 +128,21 @@ func parse(args []string, w io.Writer) (options, error) {
 // settings are the cluster's: a new embedded broker (closed by the returned
 // func) or the real one of -brokers, reached with the security flags (getenv
 // reads the password's variable).
-func settings(o options, getenv func(string) string) (broker.Settings, string, func(), error) {
+func settings(o options, getenv func(string) string) (kafka.Settings, string, func(), error) {
 	if o.brokers == "" {
 		c, err := broker.Start(broker.WithPartitions(o.partitions))
 		if err != nil {
-			return broker.Settings{}, "", nil, err
+			return kafka.Settings{}, "", nil, err
 		}
 		return c.Settings(), "an embedded Kafka broker (in this process)", c.Close, nil
 	}
 	ropts, err := o.security.RemoteOptions(getenv)
 	if err != nil {
-		return broker.Settings{}, "", nil, err
+		return kafka.Settings{}, "", nil, err
 	}
-	s, err := broker.Remote(strings.Split(o.brokers, ","), append(ropts, broker.WithPartitions(o.partitions))...)
+	s, err := kafka.Remote(strings.Split(o.brokers, ","), append(ropts, kafka.WithPartitions(o.partitions))...)
 	if err != nil {
-		return broker.Settings{}, "", nil, err
+		return kafka.Settings{}, "", nil, err
 	}
 	return s, "Kafka at " + o.brokers, func() {}, nil
 }
@@ -210,7 +211,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		fmt.Fprintf(w, "plain goka: %8s events/s\n", thousands(syncRes.RPS))
 		fmt.Fprintf(w, "riffle:     %8s events/s   %.0fx plain goka, same callback, same broker, same %s store latency\n",
 			thousands(asyncRes.RPS), asyncRes.RPS/syncRes.RPS, o.latency)
-		fmt.Fprintln(w, "producers: plain goka writes through goka's own (sarama), riffle through franz-go's (broker.Settings.KgoProducerBuilder), as each is used")
+		fmt.Fprintln(w, "producers: plain goka writes through goka's own (sarama), riffle through franz-go's (kafka.Settings.KgoProducerBuilder), as each is used")
 		if len(failed) == 0 {
 			fmt.Fprintln(w, "both runs: every unique id emitted exactly once")
 		}
@@ -230,7 +231,7 @@ func title(m workload.Mode) string {
 
 // runOne runs the dedup workload once in mode m and prints its progress,
 // result and verdict.
-func runOne(ctx context.Context, o options, s broker.Settings, m workload.Mode, w io.Writer) (workload.Result, dedup.Verdict, error) {
+func runOne(ctx context.Context, o options, s kafka.Settings, m workload.Mode, w io.Writer) (workload.Result, dedup.Verdict, error) {
 	records := o.records
 	if m == workload.Sync {
 		records = o.syncRecords

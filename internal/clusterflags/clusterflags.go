@@ -1,7 +1,7 @@
 // Package clusterflags holds the command-line flags with which riffle's
 // commands (riffle bench, riffle broker, examples/dedup) reach, or serve, a
-// cluster secured with TLS and SASL, and turns them into package broker's
-// options.
+// cluster secured with TLS and SASL, and turns them into the options of
+// package kafka (a client's) and package broker (the embedded cluster's).
 //
 // Passwords are never flags, which other users of the machine can read in
 // the process list: they come from a file (-sasl-password-file) or from the
@@ -19,6 +19,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // PasswordEnv is the environment variable a SASL password is read from when
@@ -46,9 +47,15 @@ func AddSASL(fs *flag.FlagSet, role string) *SASL {
 	return s
 }
 
-// Option returns the broker option of the flags, or nil without
+// saslCredentials are the checked SASL flags.
+type saslCredentials struct {
+	mechanism      sarama.SASLMechanism
+	user, password string
+}
+
+// credentials returns the credentials of the flags, or nil without
 // -sasl-mechanism. getenv reads the environment (os.Getenv).
-func (s *SASL) Option(getenv func(string) string) (broker.Option, error) {
+func (s *SASL) credentials(getenv func(string) string) (*saslCredentials, error) {
 	if s.Mechanism == "" {
 		if s.User != "" || s.PasswordFile != "" {
 			return nil, fmt.Errorf("%w: -sasl-user and -sasl-password-file need -sasl-mechanism", ErrFlags)
@@ -75,7 +82,7 @@ func (s *SASL) Option(getenv func(string) string) (broker.Option, error) {
 	if password == "" {
 		return nil, fmt.Errorf("%w: -sasl-mechanism needs a password: -sasl-password-file or %s", ErrFlags, PasswordEnv)
 	}
-	return broker.WithSASL(m, s.User, password), nil
+	return &saslCredentials{mechanism: m, user: s.User, password: password}, nil
 }
 
 // Client are the flags of a client of a secured cluster.
@@ -99,9 +106,9 @@ func (c *Client) Set() bool {
 	return c.TLS || c.TLSCA != "" || c.SASL.Mechanism != "" || c.SASL.User != "" || c.SASL.PasswordFile != ""
 }
 
-// RemoteOptions returns the broker options of the flags.
-func (c *Client) RemoteOptions(getenv func(string) string) ([]broker.RemoteOption, error) {
-	var opts []broker.RemoteOption
+// RemoteOptions returns the client options of the flags.
+func (c *Client) RemoteOptions(getenv func(string) string) ([]kafka.Option, error) {
+	var opts []kafka.Option
 	if c.TLS || c.TLSCA != "" {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.TLSCA != "" {
@@ -114,14 +121,14 @@ func (c *Client) RemoteOptions(getenv func(string) string) ([]broker.RemoteOptio
 				return nil, fmt.Errorf("%w: -tls-ca %s holds no PEM certificate", ErrFlags, c.TLSCA)
 			}
 		}
-		opts = append(opts, broker.WithTLS(cfg))
+		opts = append(opts, kafka.WithTLS(cfg))
 	}
-	o, err := c.SASL.Option(getenv)
+	cred, err := c.SASL.credentials(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if o != nil {
-		opts = append(opts, o)
+	if cred != nil {
+		opts = append(opts, kafka.WithSASL(cred.mechanism, cred.user, cred.password))
 	}
 	return opts, nil
 }
@@ -143,8 +150,8 @@ func AddServer(fs *flag.FlagSet) *Server {
 }
 
 // ClusterOptions returns the broker options of the flags.
-func (s *Server) ClusterOptions(getenv func(string) string) ([]broker.ClusterOption, error) {
-	var opts []broker.ClusterOption
+func (s *Server) ClusterOptions(getenv func(string) string) ([]broker.Option, error) {
+	var opts []broker.Option
 	if (s.TLSCert == "") != (s.TLSKey == "") {
 		return nil, fmt.Errorf("%w: -tls-cert and -tls-key go together", ErrFlags)
 	}
@@ -155,12 +162,12 @@ func (s *Server) ClusterOptions(getenv func(string) string) ([]broker.ClusterOpt
 		}
 		opts = append(opts, broker.WithClusterTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
-	o, err := s.SASL.Option(getenv)
+	cred, err := s.SASL.credentials(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if o != nil {
-		opts = append(opts, o)
+	if cred != nil {
+		opts = append(opts, broker.WithSASL(cred.mechanism, cred.user, cred.password))
 	}
 	return opts, nil
 }

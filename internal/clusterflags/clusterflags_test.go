@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 const secret = "Flag-Secret-Heron-55"
@@ -66,7 +67,7 @@ func TestClientFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := broker.Remote([]string{"127.0.0.1:9092"}, opts...)
+			s, err := kafka.Remote([]string{"127.0.0.1:9092"}, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestServerFlagsServeWhatClientFlagsReach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := broker.Remote(c.Brokers(), ropts...)
+	s, err := kafka.Remote(c.Brokers(), ropts...)
 	if err != nil {
 		t.Fatal(err)
 	}

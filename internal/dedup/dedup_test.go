@@ -9,6 +9,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/internal/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
@@ -58,7 +59,7 @@ func TestRunWithRedis(t *testing.T) {
 	runAndCheck(t, c.Settings(), workload.Async, dedup.Config{Records: 1500, DupRate: 0.25, Seed: 2, Redis: srv.Addr})
 }
 
-func runAndCheck(t *testing.T, s broker.Settings, mode workload.Mode, cfg dedup.Config) {
+func runAndCheck(t *testing.T, s kafka.Settings, mode workload.Mode, cfg dedup.Config) {
 	t.Helper()
 	w, err := dedup.New(cfg)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -46,7 +46,7 @@ var ErrVerdict = errors.New("dedup: verdict failed")
 
 // verify reads topic from its start to its current end and compares the ids
 // it holds (the record keys) with events.
-func verify(ctx context.Context, s broker.Settings, topic string, events *Events) (Verdict, error) {
+func verify(ctx context.Context, s kafka.Settings, topic string, events *Events) (Verdict, error) {
 	cl, err := kgo.NewClient(s.KgoOptions()...)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("dedup: verify client: %w", err)
