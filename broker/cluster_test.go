@@ -11,6 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -174,7 +175,7 @@ func TestTwoClusters(t *testing.T) {
 				}
 			}
 			for _, k := range keys(r.records) {
-				eventually(t, 5*time.Second, "the count of "+k, func() bool {
+				await.Until(t, 5*time.Second, "the count of "+k, func() bool {
 					v, err := p.Get(k)
 					return err == nil && v != nil && v.(int64) == 1
 				})
@@ -218,5 +219,13 @@ func TestShortSessionTimeout(t *testing.T) {
 	}
 	if err := p.failed(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A nil Option is ignored, as in every riffle package.
+func TestStartIgnoresNilOptions(t *testing.T) {
+	c := startCluster(t, nil, WithPartitions(2), nil)
+	if c.Partitions() != 2 {
+		t.Fatalf("Partitions() = %d, want 2", c.Partitions())
 	}
 }

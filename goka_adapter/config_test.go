@@ -9,7 +9,9 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 )
 
 // Misconfigurations are errors from New and NewProcessor, never panics.
@@ -22,17 +24,15 @@ func TestMisconfiguration(t *testing.T) {
 		}
 		var ce *gokaadapter.ConfigError
 		var ace *asyncdsl.ConfigError
-		if !errors.As(err, &ce) || !errors.As(err, &ace) {
+		if !errors.As(err, &ce) || ce.Package != "gokaadapter" || !errors.As(ce.Err, &ace) || ace.Package != "asyncdsl" {
 			t.Fatalf("New: %v (%T), want a *gokaadapter.ConfigError wrapping an *asyncdsl.ConfigError", err, err)
 		}
 	})
 
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const input = goka.Stream("config-in")
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	noop := func(goka.Context, any) {}
 
 	t.Run("nil graph", func(t *testing.T) {
@@ -87,11 +87,9 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		group = goka.Group("stateless")
 		input = goka.Stream("stateless-in")
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	a := adapterFor(t, s)
 	g := goka.DefineGroup(group,
 		goka.Input(input, new(codec.String), a.Async(func(ctx goka.Context, _ any) {
@@ -103,7 +101,7 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		t.Fatalf("NewProcessor: %v (the misuse is only found at runtime)", err)
 	}
 	r := run(t, proc)
-	produce(t, kgoClient(t, s), seqRecord(string(input), "k1", 1))
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "k1", 1))
 	err = r.wait(t, 30*time.Second)
 	if !errors.Is(err, gokaadapter.ErrStateless) {
 		t.Fatalf("Run: %v, want an error wrapping ErrStateless", err)
@@ -111,4 +109,13 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 	if !strings.Contains(err.Error(), string(input)+"/") {
 		t.Errorf("Run's error does not name the record: %v", err)
 	}
+}
+
+// A nil Option is ignored, as in every riffle package.
+func TestNewIgnoresNilOptions(t *testing.T) {
+	a, err := gokaadapter.New(nil, gokaadapter.WithExecutor(nil, asyncdsl.WithWorkers(2)), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	_ = a.Close()
 }

@@ -42,3 +42,9 @@ func (r recordMeta) executorRecord() asyncdsl.Record {
 func (r recordMeta) tracingMessage() tracing.Message {
 	return tracing.Message{Group: string(r.group), Coordinates: r.Coordinates, Headers: r.headers}
 }
+
+// topicPartition names one partition of one topic.
+type topicPartition struct {
+	topic     string
+	partition int32
+}

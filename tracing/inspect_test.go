@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -34,13 +35,14 @@ func submit(t *testing.T, e *asyncdsl.Executor, tr *tracing.Tracing, r asyncdsl.
 	r.Trace = rec
 	err := e.Submit(context.Background(), asyncdsl.Task{
 		Record: r, Ctx: context.Background(),
-		Attempt: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
+		Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
 			return attempt(rec.AttemptContext(ctx, n), n)
 		},
-		DeadLetter: func(context.Context, error) (asyncdsl.Apply, error) {
-			return rec.DeadLetter(func(done func(error)) { done(nil) }), nil
+			DeadLetterFunc: func(context.Context, error) (asyncdsl.Apply, error) {
+				return rec.DeadLetter(func(done func(error)) { done(nil) }), nil
+			},
+			ReleaseFunc: func(asyncdsl.Outcome) {},
 		},
-		Release: func(asyncdsl.Outcome) {},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +109,7 @@ func TestInspectionOfAStuckPartition(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the hot record did not start")
 	}
-	eventually(t, 10*time.Second, "the cold record to finish", func() bool {
+	await.Until(t, 10*time.Second, "the cold record to finish", func() bool {
 		p := e.Stats().Partitions
 		return len(p) == 1 && p[0].HeldBack == 1
 	})
@@ -205,7 +207,7 @@ func TestStuckCallsReported(t *testing.T) {
 	}
 	check(1, 1, 0)
 	unblock()
-	eventually(t, 10*time.Second, "the stuck call to return", func() bool { return e.Stats().Stuck == 0 })
+	await.Until(t, 10*time.Second, "the stuck call to return", func() bool { return e.Stats().Stuck == 0 })
 	check(0, 1, 1)
 }
 

@@ -6,15 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/riffle-streams/riffle/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// sarama's go-metrics meters share one process-wide ticker
-		// goroutine that cannot be stopped (see broker's TestMain).
-		goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
-	)
+	leakcheck.VerifyTestMain(m)
 }
 
 // The app, small: plain goka then riffle, both verdicts OK, and the

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -103,11 +103,7 @@ func TestServerFlagsServeWhatClientFlagsReach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := broker.Start(copts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := clustertest.Start(t, copts...)
 
 	cfs := flag.NewFlagSet("client", flag.ContinueOnError)
 	client := AddClient(cfs)

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/internal/dedup"
+	"github.com/riffle-streams/riffle/internal/redistest"
 	"github.com/riffle-streams/riffle/internal/workload"
 	"github.com/riffle-streams/riffle/kafka"
-	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
 func TestEventsAreReproducible(t *testing.T) {
@@ -36,11 +37,7 @@ func TestEventsAreReproducible(t *testing.T) {
 // A small dedup run, sync and async, with 1 ms injected into the window
 // store: every unique id is emitted exactly once.
 func TestRunEmitsEveryUniqueIDOnce(t *testing.T) {
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	for _, mode := range []workload.Mode{workload.Sync, workload.Async} {
 		t.Run(mode.String(), func(t *testing.T) {
 			runAndCheck(t, c.Settings(), mode, dedup.Config{Records: 1500, DupRate: 0.25, Seed: 1})
@@ -51,11 +48,7 @@ func TestRunEmitsEveryUniqueIDOnce(t *testing.T) {
 // The same against a real Redis (RedisWindow), async.
 func TestRunWithRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	runAndCheck(t, c.Settings(), workload.Async, dedup.Config{Records: 1500, DupRate: 0.25, Seed: 2, Redis: srv.Addr})
 }
 
