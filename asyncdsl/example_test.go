@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 )
 
@@ -31,7 +32,7 @@ func ExampleExecutor() {
 	for i, o := range orders {
 		var total int
 		err := e.Submit(context.Background(), asyncdsl.Task{
-			Record: asyncdsl.Record{Coordinates: asyncdsl.Coordinates{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key}},
+			Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key}},
 			Ctx:    assignment,
 			Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
 				// A remote call would go here; the result is applied below.
@@ -63,10 +64,4 @@ func ExampleExecutor() {
 	// offset 2 alice total 17: done
 	// offset 3 carol total  2: done
 	// offset 4 bob   total  6: done
-}
-
-func ExampleCoordinates() {
-	c := asyncdsl.Coordinates{Topic: "orders", Partition: 3, Offset: 42, Key: "user-7"}
-	fmt.Println(c)
-	// Output: orders/3@42 (key "user-7")
 }

@@ -1,32 +1,15 @@
 package asyncdsl
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/riffle-streams/riffle"
 )
-
-// Coordinates say which consumed record something is about: where it is
-// (topic, partition, offset) and its key. They are riffle's one way to name
-// a record: the executor's Record, the goka adapter's errors, tracing's
-// Message and the DSL's Record embed them, and String is how every message
-// of riffle's prints a record.
-type Coordinates struct {
-	Topic     string
-	Partition int32
-	Offset    int64
-	Key       string
-}
-
-// String renders c as topic/partition@offset (key "k"), the key quoted as
-// by %q.
-func (c Coordinates) String() string {
-	return fmt.Sprintf("%s/%d@%d (key %q)", c.Topic, c.Partition, c.Offset, c.Key)
-}
 
 // Record is the consumed record a Task works on, as the executor and its
 // hooks see it.
 type Record struct {
-	Coordinates
+	riffle.Coordinates
 
 	// Trace is the record's trace, set by the submitter and handed back
 	// unchanged to every hook that receives the record; nil unless the

@@ -6,33 +6,22 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle"
 )
 
-func TestCoordinatesString(t *testing.T) {
-	tests := []struct {
-		c    Coordinates
-		want string
-	}{
-		{Coordinates{Topic: "orders", Partition: 3, Offset: 42, Key: "user-7"}, `orders/3@42 (key "user-7")`},
-		{Coordinates{}, `/0@0 (key "")`},
-		{Coordinates{Topic: "t", Partition: -1, Offset: -1, Key: "a \"b\"\n\x00é"}, `t/-1@-1 (key "a \"b\"\n\x00é")`},
-	}
-	for _, tt := range tests {
-		if got := tt.c.String(); got != tt.want {
-			t.Errorf("String() = %s, want %s", got, tt.want)
-		}
-		// A Record, and so a Task, prints as its coordinates.
-		if got := fmt.Sprint(Record{Coordinates: tt.c}); got != tt.want {
-			t.Errorf("Record prints as %s, want %s", got, tt.want)
-		}
+func TestRecordPrintsAsItsCoordinates(t *testing.T) {
+	r := Record{Coordinates: riffle.Coordinates{Topic: "orders", Partition: 3, Offset: 42, Key: "user-7"}}
+	if got, want := fmt.Sprint(r), `orders/3@42 (key "user-7")`; got != want {
+		t.Errorf("Record prints as %s, want %s", got, want)
 	}
 }
 
 // TestErrorsNameTheRecord pins the text of every error of the package that
-// names a record: Coordinates.String must render exactly what the errors
-// wrote before it existed.
+// names a record: riffle.Coordinates.String must render exactly what the
+// errors wrote before it existed.
 func TestErrorsNameTheRecord(t *testing.T) {
-	rec := Record{Coordinates: Coordinates{Topic: "in", Partition: 2, Offset: 7, Key: "k\"1"}}
+	rec := Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 2, Offset: 7, Key: "k\"1"}}
 	cause := errors.New("boom")
 	tests := []struct {
 		name string

@@ -1,6 +1,10 @@
 package asyncdsl
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/riffle-streams/riffle"
+)
 
 // The watermark of an assignment is the list of its unreleased tasks in
 // submission order (assignment.wmHead, linked by task.wmNext). A task is
@@ -135,7 +139,7 @@ func (a *assignment) settleLocked(t *task) {
 // partitionFailedError is the Err of tasks released Failed because an
 // earlier task of their assignment failed. It wraps ErrPartitionFailed.
 type partitionFailedError struct {
-	rec Coordinates
+	rec riffle.Coordinates
 }
 
 func (e *partitionFailedError) Error() string {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
@@ -19,7 +20,7 @@ type runCtx struct {
 // the consumed record's key: a step may see another key after SelectKey or
 // Map (StepContext.Key).
 type Record struct {
-	asyncdsl.Coordinates
+	riffle.Coordinates
 	Timestamp time.Time
 	Headers   map[string][]byte
 }

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/riffle-streams/riffle"
-	"github.com/riffle-streams/riffle/asyncdsl"
 )
 
 var (
@@ -56,7 +55,7 @@ type ConfigError = riffle.ConfigError
 // DecodeError is the error of an input record whose value the topic's codec
 // could not decode. It names the record's coordinates.
 type DecodeError struct {
-	asyncdsl.Coordinates
+	riffle.Coordinates
 	Err error
 }
 
@@ -72,7 +71,7 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // not partition as goka does, and the key's state is in partition Expected.
 // It is permanent: the error policy decides at once.
 type MispartitionedError struct {
-	asyncdsl.Coordinates
+	riffle.Coordinates
 	Expected int32
 }
 

@@ -4,14 +4,14 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
 
 // TestErrorsNameTheRecord pins the text of the errors that name a record by
-// its coordinates (asyncdsl.Coordinates.String).
+// its coordinates (riffle.Coordinates.String).
 func TestErrorsNameTheRecord(t *testing.T) {
-	c := asyncdsl.Coordinates{Topic: "in", Partition: 2, Offset: 7, Key: "k\"1"}
+	c := riffle.Coordinates{Topic: "in", Partition: 2, Offset: 7, Key: "k\"1"}
 	tests := []struct {
 		name string
 		err  error

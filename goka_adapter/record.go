@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/tracing"
 )
@@ -11,7 +12,7 @@ import (
 // recordMeta is what a worker may know about the record: a copy taken on
 // goka's partition goroutine while goka's context was still valid.
 type recordMeta struct {
-	asyncdsl.Coordinates
+	riffle.Coordinates
 	group     goka.Group
 	timestamp time.Time
 	headers   goka.Headers
@@ -19,8 +20,8 @@ type recordMeta struct {
 
 // CoordinatesOf returns the coordinates of the record that ctx, goka's
 // context of a callback, was called with; read them during the callback.
-func CoordinatesOf(ctx goka.Context) asyncdsl.Coordinates {
-	return asyncdsl.Coordinates{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key()}
+func CoordinatesOf(ctx goka.Context) riffle.Coordinates {
+	return riffle.Coordinates{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key()}
 }
 
 // The headers map needs no copy: goka builds it for this one message

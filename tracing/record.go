@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -16,7 +17,7 @@ import (
 // knows it when the record is dispatched.
 type Message struct {
 	Group string
-	asyncdsl.Coordinates
+	riffle.Coordinates
 	// Headers are read for the producer's trace context; not kept.
 	Headers map[string][]byte
 }
