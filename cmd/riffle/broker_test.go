@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/broker"
-	"github.com/riffle-streams/riffle/internal/clusterflags"
+	"github.com/riffle-streams/riffle/clusterflags"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )

@@ -1,11 +1,21 @@
-// Package clusterflags holds the command-line flags with which riffle's
-// commands (riffle bench, riffle broker, examples/dedup) reach, or serve, a
-// cluster secured with TLS and SASL, and turns them into package broker's
-// options.
+// Package clusterflags defines the command-line flags with which a program
+// reaches a Kafka cluster secured with TLS and SASL, and turns them into the
+// options of broker.Remote:
+//
+//	-tls                 connect with TLS, verifying the brokers with the system's roots
+//	-tls-ca FILE         PEM CA certificates that verify the brokers (implies -tls)
+//	-sasl-mechanism M    PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+//	-sasl-user USER
+//	-sasl-password-file FILE
 //
 // Passwords are never flags, which other users of the machine can read in
 // the process list: they come from a file (-sasl-password-file) or from the
-// environment variable RIFFLE_SASL_PASSWORD.
+// environment variable RIFFLE_SASL_PASSWORD (PasswordEnv). Flags that do not
+// fit together are an error wrapping ErrFlags, which never shows the
+// password.
+//
+// riffle's own commands use it (riffle bench; riffle broker for its SASL
+// user), and so does examples/dedup, whose wiring a program can copy.
 package clusterflags
 
 import (
@@ -117,45 +127,6 @@ func (c *Client) RemoteOptions(getenv func(string) string) ([]broker.RemoteOptio
 		opts = append(opts, broker.WithTLS(cfg))
 	}
 	o, err := c.SASL.Option(getenv)
-	if err != nil {
-		return nil, err
-	}
-	if o != nil {
-		opts = append(opts, o)
-	}
-	return opts, nil
-}
-
-// Server are the flags of the embedded broker's secured mode.
-type Server struct {
-	SASL    *SASL
-	TLSCert string
-	TLSKey  string
-}
-
-// AddServer defines -tls-cert, -tls-key and the SASL flags on fs.
-func AddServer(fs *flag.FlagSet) *Server {
-	s := &Server{}
-	fs.StringVar(&s.TLSCert, "tls-cert", "", "PEM certificate (valid for 127.0.0.1) to serve TLS with; needs -tls-key")
-	fs.StringVar(&s.TLSKey, "tls-key", "", "PEM private key of -tls-cert")
-	s.SASL = AddSASL(fs, "that clients must authenticate with (the broker's superuser)")
-	return s
-}
-
-// ClusterOptions returns the broker options of the flags.
-func (s *Server) ClusterOptions(getenv func(string) string) ([]broker.ClusterOption, error) {
-	var opts []broker.ClusterOption
-	if (s.TLSCert == "") != (s.TLSKey == "") {
-		return nil, fmt.Errorf("%w: -tls-cert and -tls-key go together", ErrFlags)
-	}
-	if s.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("%w: -tls-cert, -tls-key: %w", ErrFlags, err)
-		}
-		opts = append(opts, broker.WithClusterTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	}
-	o, err := s.SASL.Option(getenv)
 	if err != nil {
 		return nil, err
 	}
