@@ -27,7 +27,7 @@
 // verdict; it exits with status 1 if a verdict fails.
 //
 // The files are what a program of your own can copy: processor.go builds the
-// group on plain goka and on riffle (the two lines that differ), run.go
+// group on plain goka and on riffle (and shows the lines that differ), run.go
 // produces the input, runs the processor until every offset is committed and
 // checks the output, main.go reaches the cluster (the embedded one, or a
 // secured one through package clusterflags). The app's logic, its events,
@@ -182,8 +182,8 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if !o.sync {
 		fmt.Fprintf(w, "riffle runs the same callback, unchanged, on %d workers: one event per id at a time, ids concurrently.\n", o.workers)
 	}
-	fmt.Fprintf(w, "A run counts until the last output record is read and the offsets are committed; then the output topic\n")
-	fmt.Fprintf(w, "is read back and checked: every unique id emitted exactly once.\n")
+	fmt.Fprintf(w, "A run counts until every event's offset is committed (goka commits a record once its output is written);\n")
+	fmt.Fprintf(w, "then the output topic is read back and checked: every unique id emitted exactly once.\n")
 
 	var modes []mode
 	switch {
