@@ -21,7 +21,6 @@ package clusterflags
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -34,9 +33,6 @@ import (
 // PasswordEnv is the environment variable a SASL password is read from when
 // -sasl-password-file is not given.
 const PasswordEnv = "RIFFLE_SASL_PASSWORD"
-
-// ErrFlags is wrapped by the errors of flags that do not fit together.
-var ErrFlags = errors.New("clusterflags: bad security flags")
 
 // SASL are the flags of SASL credentials, for a client or for the embedded
 // broker's user.
