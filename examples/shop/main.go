@@ -15,10 +15,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
@@ -89,19 +91,24 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer cluster.Close()
+	// The customers' goroutine is waited for on every return, after ctx is
+	// cancelled (deferred calls run last in, first out) and before the
+	// cluster closes.
+	var customers sync.WaitGroup
+	defer customers.Wait()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
-	// The customers buy, then read the counts until every purchase is
-	// counted, and stop the topology (cancel) when they have them, or fail.
-	type result struct {
-		counts map[string]int64
-		err    error
-	}
-	customers := make(chan result, 1)
+	// The customers buy, read the counts until every purchase is counted,
+	// and then stop the topology (cancel); or they fail, and stop it too.
+	var (
+		counts  map[string]int64
+		shopErr error
+	)
+	customers.Add(1)
 	go func() {
-		counts, err := shop(ctx, cluster.Settings())
-		customers <- result{counts, err}
+		defer customers.Done()
+		counts, shopErr = shop(ctx, cluster.Settings())
 		cancel()
 	}()
 
@@ -124,18 +131,13 @@ func run(ctx context.Context, w io.Writer) error {
 	// Run returns nil once the customers cancel ctx; an error if a group
 	// failed, or if ctx ended before they were done.
 	cancel()
-	r := <-customers
-	if err := errors.Join(err, r.err); err != nil {
+	customers.Wait() // counts and shopErr are theirs until then
+	if err := errors.Join(err, shopErr); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "%d purchases, counted per customer (topic customer-counts):\n", len(shopping))
-	names := make([]string, 0, len(r.counts))
-	for name := range r.counts {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "  %-6s %d\n", name, r.counts[name])
+	for _, name := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(w, "  %-6s %d\n", name, counts[name])
 	}
 	fmt.Fprintln(w, "goka groups:")
 	for _, g := range topo.Groups() {
