@@ -26,13 +26,13 @@
 // duplicates dropped are the inputs minus the unique ids, and prints that
 // verdict; it exits with status 1 if a verdict fails.
 //
-// The files are what a program of your own can copy: processor.go builds the
-// group on plain goka and on riffle (and shows the lines that differ), run.go
-// produces the input, runs the processor until every offset is committed and
-// checks the output, main.go reaches the cluster (the embedded one, or a
-// secured one through package clusterflags). The app's logic, its events,
-// its callback and the check of its output, is package
-// examples/dedup/dedup, which riffle bench -workload dedup measures too.
+// The files are what a program of your own can copy: processor.go builds
+// the group on plain goka and on riffle (the lines that differ), run.go
+// produces the input, runs the processor until every offset is committed
+// and checks the output, main.go reaches the cluster (the embedded one, or
+// a secured one through package clusterflags). The app's logic (its events,
+// its callback and the check of its output) is package examples/dedup/dedup,
+// which riffle bench -workload dedup measures too.
 package main
 
 import (

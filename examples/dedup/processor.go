@@ -47,10 +47,11 @@ type topics struct {
 
 // newProcessor builds the app's goka group, input → cb → output, on the
 // cluster of s, as plain goka or on riffle. Both use the cluster's builders
-// (s.ProcessorOptions); riffle differs in two lines: the callback is wrapped
-// by the adapter's Async, and the processor is built by the adapter, here
-// with franz-go's producer, which riffle recommends (plain goka keeps its
-// own, on sarama).
+// (s.ProcessorOptions). riffle adds an adapter (its executor's settings),
+// wraps the callback with the adapter's Async and builds the processor with
+// the adapter's NewProcessor, here with franz-go's producer, which riffle
+// recommends (plain goka keeps its own, on sarama). The callback itself does
+// not change.
 func newProcessor(s broker.Settings, m mode, workers int, t topics, cb goka.ProcessCallback) (interface{ Run(context.Context) error }, error) {
 	opts := append(s.ProcessorOptions(), goka.WithLogger(log.New(io.Discard, "", 0)))
 	if m == plainGoka {
