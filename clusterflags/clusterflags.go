@@ -52,9 +52,25 @@ func AddSASL(fs *flag.FlagSet, role string) *SASL {
 	return s
 }
 
-// Option returns the broker option of the flags, or nil without
-// -sasl-mechanism. getenv reads the environment (os.Getenv).
-func (s *SASL) Option(getenv func(string) string) (broker.Option, error) {
+// Credentials are the SASL credentials that the flags give.
+type Credentials struct {
+	Mechanism sarama.SASLMechanism
+	User      string
+	Password  string
+}
+
+// String describes the credentials without the password.
+func (c Credentials) String() string {
+	return fmt.Sprintf("SASL %s as %q (password redacted)", c.Mechanism, c.User)
+}
+
+// GoString is String, so that %#v does not show the password either.
+func (c Credentials) GoString() string { return c.String() }
+
+// Credentials checks the flags and returns their credentials, or nil
+// without -sasl-mechanism. The password is read from -sasl-password-file,
+// else from the environment variable PasswordEnv through getenv (os.Getenv).
+func (s *SASL) Credentials(getenv func(string) string) (*Credentials, error) {
 	if s.Mechanism == "" {
 		if s.User != "" || s.PasswordFile != "" {
 			return nil, fmt.Errorf("%w: -sasl-user and -sasl-password-file need -sasl-mechanism", ErrFlags)
@@ -81,7 +97,7 @@ func (s *SASL) Option(getenv func(string) string) (broker.Option, error) {
 	if password == "" {
 		return nil, fmt.Errorf("%w: -sasl-mechanism needs a password: -sasl-password-file or %s", ErrFlags, PasswordEnv)
 	}
-	return broker.WithSASL(m, s.User, password), nil
+	return &Credentials{Mechanism: m, User: s.User, Password: password}, nil
 }
 
 // Client are the flags of a client of a secured cluster.
@@ -122,12 +138,12 @@ func (c *Client) RemoteOptions(getenv func(string) string) ([]broker.RemoteOptio
 		}
 		opts = append(opts, broker.WithTLS(cfg))
 	}
-	o, err := c.SASL.Option(getenv)
+	cred, err := c.SASL.Credentials(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if o != nil {
-		opts = append(opts, o)
+	if cred != nil {
+		opts = append(opts, broker.WithSASL(cred.Mechanism, cred.User, cred.Password))
 	}
 	return opts, nil
 }

@@ -3,6 +3,7 @@ package clusterflags
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -81,5 +82,32 @@ func TestClientFlags(t *testing.T) {
 				t.Errorf("mechanism %s", sc.Net.SASL.Mechanism)
 			}
 		})
+	}
+}
+
+// Credentials print without their password, however they are formatted.
+func TestCredentialsHidePassword(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	s := AddSASL(fs, "to authenticate with")
+	if err := fs.Parse([]string{"-sasl-mechanism", "scram-sha-256", "-sasl-user", "u"}); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := s.Credentials(env(map[string]string{PasswordEnv: secret}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.Mechanism != sarama.SASLTypeSCRAMSHA256 || cred.User != "u" || cred.Password != secret {
+		t.Fatalf("credentials %q %q, password taken: %t", cred.Mechanism, cred.User, cred.Password == secret)
+	}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{cred, *cred} {
+			if got := fmt.Sprintf(format, v); strings.Contains(got, secret) || !strings.Contains(got, "redacted") {
+				t.Errorf("%s of %T: %s", format, v, got)
+			}
+		}
+	}
+	none, err := AddSASL(flag.NewFlagSet("x", flag.ContinueOnError), "").Credentials(env(nil))
+	if none != nil || err != nil {
+		t.Errorf("no flags: %v, %v; want nil, nil", none, err)
 	}
 }

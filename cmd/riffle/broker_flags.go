@@ -43,12 +43,12 @@ func (s *serverFlags) clusterOptions(getenv func(string) string) ([]broker.Clust
 		}
 		opts = append(opts, broker.WithClusterTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
-	o, err := s.sasl.Option(getenv)
+	cred, err := s.sasl.Credentials(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if o != nil {
-		opts = append(opts, o)
+	if cred != nil {
+		opts = append(opts, broker.WithSASL(cred.Mechanism, cred.User, cred.Password))
 	}
 	return opts, nil
 }
