@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"slices"
+	"strconv"
 	"time"
 
+	"github.com/IBM/sarama"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -17,13 +21,21 @@ import (
 // timeouts (through WithSaramaConfig) and finish sooner.
 const minSessionTimeout = time.Second
 
+// listenHost is the only address the cluster listens on.
+const listenHost = "127.0.0.1"
+
+// kfakeMaxVersion is the newest protocol version kfake's consumer groups work
+// with (see kafka.DefaultSaramaConfig, which uses it): from V2_4_0_0 up,
+// sarama misreads kfake's flexible OffsetFetch answers.
+var kfakeMaxVersion = sarama.V2_3_0_0
+
 // Cluster is an embedded Kafka-protocol cluster: franz-go's kfake, with one
 // broker, listening on 127.0.0.1 and keeping its logs in memory. It is the
 // default cluster of riffle's examples, tests and benchmarks.
 //
 // Topics are created on first use with the cluster's partition count, as a
 // broker with auto.create.topics.enable does, or up front with WithSeedTopics
-// or Settings.EnsureTopics. Everything is lost on Close, unless WithDataDir.
+// or kafka.Settings.EnsureTopics. Everything is lost on Close, unless WithDataDir.
 //
 // Consumer group members expire as on a Kafka broker: one that dies
 // without leaving (kill -9) is removed once its session timeout passes
@@ -42,22 +54,19 @@ type Cluster struct {
 	sweeper    *groupSweeper
 	brokers    []string
 	partitions int
-	settings   Settings // the template of Settings; its Sarama is never handed out
+	settings   kafka.Settings // the template of Settings; its Sarama is never handed out
 }
 
 // Start starts an embedded cluster and returns once it accepts connections.
 // The options are checked before anything listens. Close releases the port
 // and the cluster's goroutines.
-func Start(opts ...ClusterOption) (*Cluster, error) {
-	cfg := clusterConfig{partitions: DefaultPartitions}
+func Start(opts ...Option) (*Cluster, error) {
+	cfg := config{partitions: kafka.DefaultPartitions}
 	for _, o := range opts {
-		o.applyCluster(&cfg)
+		o.apply(&cfg)
 	}
 	if cfg.err != nil {
 		return nil, cfg.err
-	}
-	if cfg.partitions < 1 || cfg.partitions > math.MaxInt32 {
-		return nil, invalid("partitions must be in [1, %d], got %d", math.MaxInt32, cfg.partitions)
 	}
 	if cfg.syncWrites && cfg.dataDir == "" {
 		return nil, invalid("sync writes without a data directory")
@@ -65,20 +74,17 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 	if cfg.port < 0 || cfg.port > math.MaxUint16 {
 		return nil, invalid("port must be in [0, %d], got %d", math.MaxUint16, cfg.port)
 	}
-	if cfg.sarama == nil {
-		cfg.sarama = DefaultSaramaConfig()
-	}
-	sc, err := cfg.security.applyTo(cfg.sarama)
+	// The client settings are built, and so validated (the partition count
+	// among them), before the cluster listens; until it does, their broker
+	// is the address it will listen on, with port 0 when the system picks
+	// it.
+	settings, err := kafka.Remote([]string{net.JoinHostPort(listenHost, strconv.Itoa(cfg.port))}, cfg.client...)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: client settings: %w", ErrInvalidOption, err)
 	}
-	cfg.sarama = sc
-	if !kfakeMaxVersion.IsAtLeast(cfg.sarama.Version) {
+	if !kfakeMaxVersion.IsAtLeast(settings.Sarama.Version) {
 		return nil, invalid("sarama version %s is newer than %s, the newest the embedded cluster's consumer groups work with",
-			cfg.sarama.Version, kfakeMaxVersion)
-	}
-	if err := cfg.sarama.Validate(); err != nil {
-		return nil, invalid("sarama config: %w", err)
+			settings.Sarama.Version, kfakeMaxVersion)
 	}
 
 	kopts := []kfake.Opt{
@@ -91,7 +97,7 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 	if len(cfg.seedTopics) > 0 {
 		kopts = append(kopts, kfake.SeedTopics(int32(cfg.partitions), cfg.seedTopics...))
 	}
-	kopts = append(kopts, cfg.security.kfakeOpts()...)
+	kopts = append(kopts, cfg.securityOpts()...)
 	kopts = append(kopts, cfg.persistence()...)
 	restarted := cfg.dataDir != "" && hasGroups(cfg.dataDir)
 	if cfg.dataDir != "" {
@@ -114,12 +120,8 @@ func Start(opts ...ClusterOption) (*Cluster, error) {
 		brokers:    fake.ListenAddrs(),
 		partitions: cfg.partitions,
 	}
-	c.settings = Settings{
-		Brokers:           c.brokers,
-		Sarama:            cfg.sarama,
-		Partitions:        cfg.partitions,
-		ReplicationFactor: 1,
-	}
+	settings.Brokers = c.brokers
+	c.settings = settings
 	log := cmp.Or(cfg.logger, slog.Default())
 	c.sweeper = startGroupSweeper(fake, c.sweeperClient, func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) })
 	return c, nil
@@ -131,14 +133,15 @@ func (c *Cluster) Brokers() []string { return slices.Clone(c.brokers) }
 // Partitions returns the partition count of the topics the cluster creates.
 func (c *Cluster) Partitions() int { return c.partitions }
 
-// Settings returns new Settings for the cluster: its brokers, a new copy of
-// the sarama config (DefaultSaramaConfig unless WithSaramaConfig), its
+// Settings returns new client settings for the cluster: its brokers, a new
+// copy of the sarama config (kafka.DefaultSaramaConfig unless
+// WithSaramaConfig, with the security of WithSASL and WithClusterTLS), its
 // partition count and a replication factor of 1. Changing them changes
 // nothing in the cluster or in other Settings.
-func (c *Cluster) Settings() Settings {
+func (c *Cluster) Settings() kafka.Settings {
 	s := c.settings
 	s.Brokers = slices.Clone(s.Brokers)
-	s.Sarama = copyConfig(s.Sarama)
+	s.Sarama = s.SaramaConfig() // a new copy
 	return s
 }
 

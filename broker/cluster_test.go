@@ -11,89 +11,53 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestInvalidOptions(t *testing.T) {
-	newer := DefaultSaramaConfig()
+	newer := kafka.DefaultSaramaConfig()
 	newer.Version = sarama.V2_4_0_0
-	badSarama := DefaultSaramaConfig()
+	badSarama := kafka.DefaultSaramaConfig()
 	badSarama.Net.ReadTimeout = 0
-	brokers := []string{"127.0.0.1:9092"}
 
 	for _, tc := range []struct {
-		name string
-		err  func() error
+		name   string
+		opts   []Option
+		client bool // a client setting: the error wraps kafka.ErrInvalidSettings too
 	}{
-		{"Start partitions 0", func() error { _, err := Start(WithPartitions(0)); return err }},
-		{"Start port -1", func() error { _, err := Start(WithPort(-1)); return err }},
-		{"Start nil sarama", func() error { _, err := Start(WithSaramaConfig(nil)); return err }},
-		{"Start sarama newer than kfake", func() error { _, err := Start(WithSaramaConfig(newer)); return err }},
-		{"Start sarama invalid", func() error { _, err := Start(WithSaramaConfig(badSarama)); return err }},
-		{"Remote no brokers", func() error { _, err := Remote(nil); return err }},
-		{"Remote empty broker", func() error { _, err := Remote([]string{""}); return err }},
-		{"Remote partitions -1", func() error { _, err := Remote(brokers, WithPartitions(-1)); return err }},
-		{"Remote replication 0", func() error { _, err := Remote(brokers, WithReplicationFactor(0)); return err }},
-		{"Remote replication too large", func() error { _, err := Remote(brokers, WithReplicationFactor(1<<15)); return err }},
-		{"Remote nil sarama", func() error { _, err := Remote(brokers, WithSaramaConfig(nil)); return err }},
-		{"Remote sarama invalid", func() error { _, err := Remote(brokers, WithSaramaConfig(badSarama)); return err }},
-		{"zero Settings", func() error { return Settings{}.Validate() }},
-		{"EnsureTopics of zero Settings", func() error { return Settings{}.EnsureTopics(context.Background(), "t") }},
+		{"partitions 0", []Option{WithPartitions(0)}, true},
+		{"port -1", []Option{WithPort(-1)}, false},
+		{"nil sarama", []Option{WithSaramaConfig(nil)}, true},
+		{"sarama newer than kfake", []Option{WithSaramaConfig(newer)}, false},
+		{"sarama invalid", []Option{WithSaramaConfig(badSarama)}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.err(); !errors.Is(err, ErrInvalidSettings) {
-				t.Fatalf("got %v, want ErrInvalidSettings", err)
+			_, err := Start(tc.opts...)
+			if !errors.Is(err, ErrInvalidOption) {
+				t.Fatalf("got %v, want ErrInvalidOption", err)
+			}
+			if tc.client && !errors.Is(err, kafka.ErrInvalidSettings) {
+				t.Fatalf("got %v, want kafka.ErrInvalidSettings too", err)
 			}
 		})
 	}
 }
 
-func TestRemote(t *testing.T) {
-	cfg := DefaultSaramaConfig()
-	cfg.ClientID = "mine"
-	brokers := []string{"kafka-1:9092", "kafka-2:9092"}
-	s, err := Remote(brokers, WithPartitions(12), WithReplicationFactor(3), WithSaramaConfig(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	brokers[0] = "changed"
-	cfg.ClientID = "changed"
-	if s.Brokers[0] != "kafka-1:9092" || s.Partitions != 12 || s.ReplicationFactor != 3 || s.Sarama.ClientID != "mine" {
-		t.Fatalf("Remote = %+v (client ID %q): options not applied, or inputs not copied", s, s.Sarama.ClientID)
-	}
-	s, err = Remote(brokers[1:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.Partitions != DefaultPartitions || s.ReplicationFactor != 1 || s.Sarama == nil || s.Sarama.Version != sarama.V2_3_0_0 {
-		t.Fatalf("Remote defaults = %+v", s)
+// The embedded cluster refuses the protocol versions its consumer groups
+// do not work with; kafka.DefaultSaramaConfig must not ask for one.
+func TestDefaultSaramaConfigWorksWithKfake(t *testing.T) {
+	if v := kafka.DefaultSaramaConfig().Version; !kfakeMaxVersion.IsAtLeast(v) {
+		t.Errorf("kafka.DefaultSaramaConfig().Version %v is newer than %v", v, kfakeMaxVersion)
 	}
 }
 
-func TestDefaultSaramaConfig(t *testing.T) {
-	cfg := DefaultSaramaConfig()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if !kfakeMaxVersion.IsAtLeast(cfg.Version) {
-		t.Errorf("Version %v is newer than %v", cfg.Version, kfakeMaxVersion)
-	}
-	g := cfg.Consumer.Group
-	if cfg.Net.ReadTimeout <= g.Session.Timeout+g.Rebalance.Timeout {
-		t.Errorf("Net.ReadTimeout %v must exceed Session.Timeout %v + Rebalance.Timeout %v: a JoinGroup may wait that long when a member dies during a rebalance", cfg.Net.ReadTimeout, g.Session.Timeout, g.Rebalance.Timeout)
-	}
-	if g.Heartbeat.Interval*3 > g.Session.Timeout {
-		t.Errorf("Heartbeat.Interval %v is more than a third of Session.Timeout %v", g.Heartbeat.Interval, g.Session.Timeout)
-	}
-	if !cfg.Producer.Return.Successes || !cfg.Producer.Return.Errors || !cfg.Consumer.Return.Errors {
-		t.Error("goka needs Producer.Return.Successes and Errors, and Consumer.Return.Errors")
-	}
-	if cfg.Consumer.Offsets.Initial != sarama.OffsetOldest {
-		t.Error("Consumer.Offsets.Initial is not OffsetOldest")
-	}
-	if DefaultSaramaConfig() == cfg {
-		t.Error("DefaultSaramaConfig returned the same config twice")
+// A restarted cluster holds joins for the default session timeout (see
+// holdJoinsAfterRestart).
+func TestRestartJoinGraceIsSessionTimeout(t *testing.T) {
+	if st := kafka.DefaultSaramaConfig().Consumer.Group.Session.Timeout; restartJoinGrace != st {
+		t.Errorf("restartJoinGrace %v, want the default session timeout %v", restartJoinGrace, st)
 	}
 }
 
@@ -109,12 +73,12 @@ func TestSettingsAreCopies(t *testing.T) {
 	a.Sarama.ClientID = "changed"
 	a.Brokers[0] = "changed"
 	if b.Sarama.ClientID == "changed" || c.Settings().Sarama.ClientID == "changed" || c.Brokers()[0] == "changed" {
-		t.Fatal("changing one Settings changed another")
+		t.Fatal("changing one kafka.Settings changed another")
 	}
 	if got := a.SaramaConfig().ClientID; got != "changed" {
 		t.Fatalf("SaramaConfig().ClientID = %q, want a copy of Sarama", got)
 	}
-	if (Settings{}).SaramaConfig() == nil {
+	if (kafka.Settings{}).SaramaConfig() == nil {
 		t.Fatal("SaramaConfig of nil Sarama is nil")
 	}
 }
@@ -133,7 +97,7 @@ func TestStartOptions(t *testing.T) {
 	}
 	s := c.Settings()
 	if s.Partitions != 6 || s.ReplicationFactor != 1 || c.Partitions() != 6 {
-		t.Fatalf("Settings() = %+v", s)
+		t.Fatalf("kafka.Settings() = %+v", s)
 	}
 
 	// Topics that a producer writes to are created on first use, with the
@@ -156,57 +120,12 @@ func TestStartOptions(t *testing.T) {
 	}
 }
 
-func TestEnsureTopics(t *testing.T) {
-	c := startCluster(t)
-	s := c.Settings()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-
-	for range 2 { // the second call finds every topic and changes nothing
-		if err := s.EnsureTopics(ctx, "a", "b", "a"); err != nil {
-			t.Fatalf("EnsureTopics: %v", err)
-		}
-	}
-	if err := s.EnsureTopics(ctx); err != nil {
-		t.Fatalf("EnsureTopics of nothing: %v", err)
-	}
-	if err := s.EnsureTopics(ctx, "c", ""); !errors.Is(err, ErrInvalidSettings) {
-		t.Fatalf("EnsureTopics with an empty name: %v, want ErrInvalidSettings", err)
-	}
-
-	two := s
-	two.Partitions = 2
-	var mismatch *TopicMismatchError
-	if err := two.EnsureTopics(ctx, "a"); !errors.As(err, &mismatch) ||
-		*mismatch != (TopicMismatchError{Topic: "a", Partitions: 2, Existing: DefaultPartitions}) {
-		t.Fatalf("EnsureTopics of a topic with other partitions: %v", err)
-	}
-	if err := two.EnsureTopics(ctx, "d"); err != nil {
-		t.Fatalf("EnsureTopics with 2 partitions: %v", err)
-	}
-	details, err := kadm.NewClient(newKgoClient(t, s)).ListTopics(ctx, "a", "b", "d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for topic, want := range map[string]int{"a": DefaultPartitions, "b": DefaultPartitions, "d": 2} {
-		if n := len(details[topic].Partitions); n != want {
-			t.Errorf("topic %s has %d partitions, want %d", topic, n, want)
-		}
-	}
-
-	cancelled, cancelNow := context.WithCancel(ctx)
-	cancelNow()
-	if err := s.EnsureTopics(cancelled, "e"); !errors.Is(err, context.Canceled) {
-		t.Fatalf("EnsureTopics with a cancelled context: %v", err)
-	}
-}
-
 // TestTwoClusters runs two embedded clusters with different settings, and
 // the same group and topic names, in one process: nothing of one shows in the
 // other. On the first, two groups share one slice of processor options, which
 // goka's own *BuilderWithConfig builders could not do without a data race.
 func TestTwoClusters(t *testing.T) {
-	cfgB := DefaultSaramaConfig()
+	cfgB := kafka.DefaultSaramaConfig()
 	cfgB.Producer.Flush.Frequency = time.Millisecond
 	cfgB.ClientID = "cluster-b"
 	a := startCluster(t, WithPartitions(3))
@@ -287,7 +206,7 @@ func TestTwoClusters(t *testing.T) {
 // TestShortSessionTimeout checks that the embedded cluster accepts session
 // timeouts below Kafka's default minimum of 6 s, for fast crash tests.
 func TestShortSessionTimeout(t *testing.T) {
-	cfg := DefaultSaramaConfig()
+	cfg := kafka.DefaultSaramaConfig()
 	cfg.Consumer.Group.Session.Timeout = time.Second
 	cfg.Consumer.Group.Heartbeat.Interval = 300 * time.Millisecond
 	c := startCluster(t, WithSaramaConfig(cfg), WithSeedTopics("in"))

@@ -5,40 +5,13 @@ import (
 	"fmt"
 )
 
-// ErrInvalidSettings is wrapped by every error that reports a bad option or a
-// bad Settings field: Start, Remote, Settings.Validate and the builders return
-// it before any connection is opened.
-var ErrInvalidSettings = errors.New("broker: invalid settings")
+// ErrInvalidOption is wrapped by every error of Start that reports a bad
+// option, before anything listens. When the option is one of the client
+// settings the cluster hands out (WithPartitions, WithSaramaConfig,
+// WithSASL), the error wraps kafka.ErrInvalidSettings too.
+var ErrInvalidOption = errors.New("broker: invalid option")
 
-// TopicMismatchError reports a topic that EnsureTopics found already created
-// with a partition count other than the one asked for. goka needs every input
-// of a group, its loop topic and its table to have the same partition count
-// (they are co-partitioned), so EnsureTopics refuses instead of ignoring it.
-type TopicMismatchError struct {
-	Topic      string
-	Partitions int // what Settings.Partitions asked for
-	Existing   int // what the cluster has
-}
-
-func (e *TopicMismatchError) Error() string {
-	return fmt.Sprintf("broker: topic %q has %d partitions, want %d", e.Topic, e.Existing, e.Partitions)
-}
-
-// invalid wraps ErrInvalidSettings with a reason.
+// invalid wraps ErrInvalidOption with a reason.
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidSettings}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
 }
-
-// ErrAuthenticationFailed is wrapped by the errors of riffle's clients when
-// the cluster refused their SASL credentials: a broker that answers
-// SASL_AUTHENTICATION_FAILED (Kafka, Redpanda), or one that closes the
-// connection in the middle of the exchange before the client ever
-// authenticated (the embedded cluster does). The error names the mechanism,
-// never the credentials.
-//
-// EnsureTopics, the franz-go producer's emits and the builders of goka's
-// sarama clients (ProcessorOptions, ViewOptions, EmitterOptions) return it
-// within about a second instead of retrying; goka formats the builder errors
-// it passes on with %v, so through a goka processor's Run the message says
-// "broker: authentication failed" but errors.Is cannot see it.
-var ErrAuthenticationFailed = errors.New("broker: authentication failed")

@@ -88,16 +88,3 @@ func Example() {
 	// alice: 2
 	// bob: 1
 }
-
-// Settings for a real cluster; the same code then runs against it.
-func ExampleRemote() {
-	settings, err := broker.Remote([]string{"kafka-1:9092", "kafka-2:9092", "kafka-3:9092"},
-		broker.WithPartitions(12),
-		broker.WithReplicationFactor(3),
-	)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(settings.Brokers, settings.Partitions, settings.ReplicationFactor)
-	// Output: [kafka-1:9092 kafka-2:9092 kafka-3:9092] 12 3
-}

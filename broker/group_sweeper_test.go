@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -282,7 +283,7 @@ func (m *saramaMember) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.Cons
 
 // startSaramaMember starts a member of group with a heartbeat of a tenth of
 // session, and waits until it has joined once.
-func startSaramaMember(t *testing.T, s Settings, group, topic string, session, rebalance time.Duration) *saramaMember {
+func startSaramaMember(t *testing.T, s kafka.Settings, group, topic string, session, rebalance time.Duration) *saramaMember {
 	t.Helper()
 	cfg := s.SaramaConfig()
 	cfg.ClientID = "live"
@@ -376,7 +377,7 @@ func joinRequest(group, topic, strategy string, session, rebalance time.Duration
 }
 
 // balanceStrategy is the name of the balance strategy a member with cfg
-// joins with (goka's copartitioning strategy with DefaultSaramaConfig).
+// joins with (goka's copartitioning strategy with kafka.DefaultSaramaConfig).
 func balanceStrategy(cfg *sarama.Config) string {
 	if st := cfg.Consumer.Group.Rebalance.Strategy; st != nil { //nolint:staticcheck // goka sets the deprecated field
 		return st.Name()

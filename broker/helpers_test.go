@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -18,7 +17,7 @@ import (
 const pollInterval = 5 * time.Millisecond
 
 // startCluster starts an embedded cluster that is closed when t ends.
-func startCluster(t testing.TB, opts ...ClusterOption) *Cluster {
+func startCluster(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
 	c, err := Start(opts...)
 	if err != nil {
@@ -72,7 +71,7 @@ func (p *runningProcessor) failed() error {
 // startProcessor runs a processor of g with s's options (and in-memory
 // storage, so that nothing outlives the test; goka's default is LevelDB in
 // /tmp/goka) until t ends, when it fails t if Run failed.
-func startProcessor(t testing.TB, s Settings, g *goka.GroupGraph, opts ...goka.ProcessorOption) *runningProcessor {
+func startProcessor(t testing.TB, s kafka.Settings, g *goka.GroupGraph, opts ...goka.ProcessorOption) *runningProcessor {
 	t.Helper()
 	return startProcessorWith(t, s.Brokers, g, append(s.ProcessorOptions(), opts...))
 }
@@ -118,7 +117,7 @@ func counterGroup(group goka.Group, input, output goka.Stream) *goka.GroupGraph 
 }
 
 // newKgoClient returns a franz-go client for s that is closed when t ends.
-func newKgoClient(t testing.TB, s Settings, opts ...kgo.Opt) *kgo.Client {
+func newKgoClient(t testing.TB, s kafka.Settings, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
 	if err != nil {
@@ -130,7 +129,7 @@ func newKgoClient(t testing.TB, s Settings, opts ...kgo.Opt) *kgo.Client {
 
 // consume reads topic from its start with a new franz-go client until it has
 // n records or ctx ends.
-func consume(ctx context.Context, t testing.TB, s Settings, topic string, n int) ([]*kgo.Record, error) {
+func consume(ctx context.Context, t testing.TB, s kafka.Settings, topic string, n int) ([]*kgo.Record, error) {
 	cl := newKgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var recs []*kgo.Record
 	for len(recs) < n {
@@ -146,30 +145,9 @@ func consume(ctx context.Context, t testing.TB, s Settings, topic string, n int)
 	return recs, nil
 }
 
-// committedCovers reports whether group has committed, for every partition of
-// topic, the end offset of that partition.
-func committedCovers(ctx context.Context, adm *kadm.Client, group, topic string) (bool, error) {
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		return false, err
-	}
-	committed, err := adm.FetchOffsets(ctx, group)
-	if err != nil {
-		return false, err
-	}
-	covered := true
-	ends.Each(func(o kadm.ListedOffset) {
-		c, ok := committed.Lookup(topic, o.Partition)
-		if !ok || c.At < o.Offset {
-			covered = false
-		}
-	})
-	return covered, errors.Join(ends.Error(), committed.Error())
-}
-
 // emit emits value to every key in keys with a new goka emitter for s, and
 // returns once every record is acked.
-func emit(t testing.TB, s Settings, topic goka.Stream, keys []string, value string) {
+func emit(t testing.TB, s kafka.Settings, topic goka.Stream, keys []string, value string) {
 	t.Helper()
 	em, err := goka.NewEmitter(s.Brokers, topic, new(codec.String), s.EmitterOptions()...)
 	if err != nil {

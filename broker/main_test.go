@@ -1,11 +1,8 @@
 package broker
 
 import (
-	"log"
 	"os"
 	"testing"
-
-	"github.com/IBM/sarama"
 
 	"go.uber.org/goleak"
 )
@@ -15,7 +12,6 @@ func TestMain(m *testing.M) {
 		// This process is the group member that TestRejoinAfterKill kills.
 		os.Exit(runMember())
 	}
-	sarama.Logger = log.New(SaramaLog, "[sarama] ", 0) // see SaramaLog
 	goleak.VerifyTestMain(m,
 		// sarama registers meters in go-metrics, whose first NewMeter starts
 		// one process-wide goroutine that ticks them forever. It is started

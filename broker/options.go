@@ -2,129 +2,93 @@ package broker
 
 import (
 	"cmp"
+	"crypto/tls"
 	"log/slog"
 
 	"github.com/IBM/sarama"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
-// DefaultPartitions is the partition count of topics that Start's cluster
-// creates on its own (auto-created and seed topics) and that EnsureTopics
-// creates, unless WithPartitions says otherwise.
-const DefaultPartitions = 4
+// Option configures Start.
+type Option interface{ apply(*config) }
 
-// ClusterOption configures Start.
-type ClusterOption interface{ applyCluster(*clusterConfig) }
-
-// RemoteOption configures Remote.
-type RemoteOption interface{ applyRemote(*remoteConfig) }
-
-// Option configures both Start and Remote.
-type Option interface {
-	ClusterOption
-	RemoteOption
-}
-
-// clusterConfig is what Start is given; Start validates it before it listens.
-type clusterConfig struct {
+// config is what Start is given; Start validates it before it listens.
+type config struct {
 	partitions int
 	port       int
 	seedTopics []string
-	sarama     *sarama.Config
-	security   security
 	dataDir    string
 	syncWrites bool
 	logger     *slog.Logger
-	err        error // the first option that could not be applied
+
+	// client are the options of the Settings the cluster hands out; Start
+	// builds them with kafka.Remote, so they are validated as a real
+	// cluster's are.
+	client []kafka.Option
+	// sasl and serverTLS are how the cluster itself is secured (see
+	// WithSASL and WithClusterTLS).
+	sasl      *saslUser
+	serverTLS *tls.Config
+
+	err error // the first option that could not be applied
 }
 
-// remoteConfig is what Remote is given; Remote validates it.
-type remoteConfig struct {
-	settings Settings
-	security security
-	err      error // the first option that could not be applied
-}
+type option func(*config)
 
-// option is an Option: one function for each of the configs it applies to.
-type option struct {
-	cluster func(*clusterConfig)
-	remote  func(*remoteConfig)
-}
-
-func (o option) applyCluster(c *clusterConfig) { o.cluster(c) }
-func (o option) applyRemote(r *remoteConfig)   { o.remote(r) }
-
-type clusterOption func(*clusterConfig)
-
-func (o clusterOption) applyCluster(c *clusterConfig) { o(c) }
-
-type remoteOption func(*remoteConfig)
-
-func (o remoteOption) applyRemote(r *remoteConfig) { o(r) }
+func (o option) apply(c *config) { o(c) }
 
 // WithPartitions sets the partition count of the topics the cluster creates on
-// its own and of those EnsureTopics creates (Settings.Partitions), overriding
-// DefaultPartitions. It must be at least 1.
+// its own (auto-created and seed topics) and of those its Settings'
+// EnsureTopics creates (kafka.WithPartitions), overriding
+// kafka.DefaultPartitions. It must be at least 1.
 //
 // goka sizes a group's table and loop topics from its input topics, so this
 // is the partition count of every group built on topics created here.
 func WithPartitions(n int) Option {
-	return option{
-		cluster: func(c *clusterConfig) { c.partitions = n },
-		remote:  func(r *remoteConfig) { r.settings.Partitions = n },
-	}
+	client := kafka.WithPartitions(n)
+	return option(func(c *config) {
+		c.partitions = n
+		c.client = append(c.client, client)
+	})
 }
 
-// WithSaramaConfig sets the base sarama configuration (Settings.Sarama),
-// overriding DefaultSaramaConfig. The option copies *cfg when it is made, so
-// later changes to cfg have no effect; nil is rejected. Start it from
-// DefaultSaramaConfig to keep the choices documented there.
+// WithSaramaConfig sets the base sarama configuration of the cluster's
+// Settings (kafka.WithSaramaConfig), overriding kafka.DefaultSaramaConfig. The
+// option copies *cfg when it is made, so later changes to cfg have no
+// effect; nil is rejected. Start it from kafka.DefaultSaramaConfig to keep
+// the choices documented there.
 //
-// Against Start's cluster, cfg.Version must be sarama.V2_3_0_0 or lower (see
-// DefaultSaramaConfig). The embedded cluster accepts group session timeouts
-// from 1 s, where Kafka brokers accept 6 s and up by default, so that tests
-// of crashes and rebalances can be fast.
+// cfg.Version must be sarama.V2_3_0_0 or lower (see
+// kafka.DefaultSaramaConfig). The embedded cluster accepts group session
+// timeouts from 1 s, where Kafka brokers accept 6 s and up by default, so
+// that tests of crashes and rebalances can be fast.
 func WithSaramaConfig(cfg *sarama.Config) Option {
-	cp := copyConfig(cfg)
-	var err error
-	if cfg == nil {
-		err = invalid("nil sarama config")
-	}
-	return option{
-		cluster: func(c *clusterConfig) { c.sarama, c.err = cp, cmp.Or(c.err, err) },
-		remote:  func(r *remoteConfig) { r.settings.Sarama, r.err = cp, cmp.Or(r.err, err) },
-	}
-}
-
-// WithReplicationFactor sets the replication factor of the topics that goka's
-// topic manager and EnsureTopics create on a real cluster
-// (Settings.ReplicationFactor), overriding the default of 1, which suits a
-// single-broker development cluster. Production clusters want 3.
-//
-// There is no such option for Start: its cluster has one broker, so the
-// factor is always 1.
-func WithReplicationFactor(n int) RemoteOption {
-	return remoteOption(func(r *remoteConfig) { r.settings.ReplicationFactor = n })
+	client := kafka.WithSaramaConfig(cfg)
+	return option(func(c *config) { c.client = append(c.client, client) })
 }
 
 // WithPort makes Start listen on 127.0.0.1:port, overriding a port chosen by
 // the system. The cluster never listens on another interface.
-func WithPort(port int) ClusterOption {
-	return clusterOption(func(c *clusterConfig) { c.port = port })
+func WithPort(port int) Option {
+	return option(func(c *config) { c.port = port })
 }
 
 // WithSeedTopics makes Start create the topics, with the cluster's partition
 // count (WithPartitions), before it returns. It can be given more than once;
 // the topics add up.
 //
-// Topics can also be created later with Settings.EnsureTopics, and producers
+// Topics can also be created later with kafka.Settings.EnsureTopics, and producers
 // create the topics they write to on their own (auto-creation is on), but a
 // goka processor's input topics must exist before it starts.
-func WithSeedTopics(topics ...string) ClusterOption {
-	return clusterOption(func(c *clusterConfig) { c.seedTopics = append(c.seedTopics, topics...) })
+func WithSeedTopics(topics ...string) Option {
+	return option(func(c *config) { c.seedTopics = append(c.seedTopics, topics...) })
 }
 
 // WithLogger sets where Start's cluster logs what it does on its own, such
 // as removing a dead group member (see Cluster). Default slog.Default().
-func WithLogger(l *slog.Logger) ClusterOption {
-	return clusterOption(func(c *clusterConfig) { c.logger = l })
+func WithLogger(l *slog.Logger) Option {
+	return option(func(c *config) { c.logger = l })
 }
+
+// firstErr records err in c unless an earlier option failed.
+func (c *config) firstErr(err error) { c.err = cmp.Or(c.err, err) }

@@ -13,8 +13,9 @@ import (
 
 // restartJoinGrace is how long a cluster started on a data directory that
 // holds groups answers JoinGroup with COORDINATOR_LOAD_IN_PROGRESS; see
-// holdJoinsAfterRestart.
-const restartJoinGrace = sessionTimeout
+// holdJoinsAfterRestart. It is the group session timeout of
+// kafka.DefaultSaramaConfig (TestRestartJoinGraceIsSessionTimeout).
+const restartJoinGrace = 6 * time.Second
 
 // WithDataDir makes Start's cluster keep its state in dir: topics and their
 // records, committed offsets, groups, producer ids. Close writes it out; a
@@ -41,24 +42,24 @@ const restartJoinGrace = sessionTimeout
 // the operating system's page cache between segment rolls: a process killed
 // with kill -9 loses nothing the kernel got, a machine that loses power may
 // lose the last records. WithSyncWrites syncs each batch.
-func WithDataDir(dir string) ClusterOption {
+func WithDataDir(dir string) Option {
 	var err error
 	if dir == "" {
 		err = invalid("empty data directory")
 	}
-	return clusterOption(func(c *clusterConfig) { c.dataDir, c.err = dir, firstErr(c.err, err) })
+	return option(func(c *config) { c.dataDir = dir; c.firstErr(err) })
 }
 
 // WithSyncWrites makes Start's cluster, with WithDataDir, fsync every batch
 // it appends before it acknowledges it, so an acknowledged record survives
 // a power loss too, at a cost in throughput. Without WithDataDir it is
 // rejected.
-func WithSyncWrites() ClusterOption {
-	return clusterOption(func(c *clusterConfig) { c.syncWrites = true })
+func WithSyncWrites() Option {
+	return option(func(c *config) { c.syncWrites = true })
 }
 
 // persistence returns the kfake options of WithDataDir and WithSyncWrites.
-func (c *clusterConfig) persistence() []kfake.Opt {
+func (c *config) persistence() []kfake.Opt {
 	if c.dataDir == "" {
 		return nil
 	}

@@ -14,12 +14,12 @@ import (
 )
 
 func TestPersistenceOptionsInvalid(t *testing.T) {
-	for name, opts := range map[string][]ClusterOption{
+	for name, opts := range map[string][]Option{
 		"empty data dir":            {WithDataDir("")},
 		"sync writes without a dir": {WithSyncWrites()},
 	} {
-		if _, err := Start(opts...); !errors.Is(err, ErrInvalidSettings) {
-			t.Errorf("%s: %v, want ErrInvalidSettings", name, err)
+		if _, err := Start(opts...); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("%s: %v, want ErrInvalidOption", name, err)
 		}
 	}
 }
@@ -33,7 +33,7 @@ func TestRestartWithDataDir(t *testing.T) {
 		t.Run(fmt.Sprintf("sync=%t", sync), func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			opts := []ClusterOption{WithDataDir(dir), WithPartitions(3), WithSeedTopics("seeded")}
+			opts := []Option{WithDataDir(dir), WithPartitions(3), WithSeedTopics("seeded")}
 			if sync {
 				opts = append(opts, WithSyncWrites())
 			}

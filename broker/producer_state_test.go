@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -82,7 +83,7 @@ func TestRestartKeepsProducerSequences(t *testing.T) {
 
 // rawClient is a client for hand-made requests; Produce stays at v11,
 // whose requests name their topic (v13 identifies it by id).
-func rawClient(t *testing.T, s Settings) *kgo.Client {
+func rawClient(t *testing.T, s kafka.Settings) *kgo.Client {
 	return newKgoClient(t, s, kgo.MaxVersions(kversion.V3_7_0()))
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // memberEnv names the environment variable that turns the test binary into a
@@ -30,7 +31,7 @@ const (
 // the cluster at $RIFFLE_BROKER_TEST_MEMBER, prints "ready" once it owns its
 // partitions and runs until it is killed. It returns the exit code.
 func runMember() int {
-	s, err := Remote([]string{os.Getenv(memberEnv)})
+	s, err := kafka.Remote([]string{os.Getenv(memberEnv)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -115,5 +116,5 @@ func TestRejoinAfterKill(t *testing.T) {
 		t.Fatalf("new member: %v", err)
 	}
 	t.Logf("new member ready %v after the kill (session timeout %v, rebalance timeout %v), processing %v after it",
-		ready.Round(time.Millisecond), sessionTimeout, rebalanceTimeout, time.Since(killed).Round(time.Millisecond))
+		ready.Round(time.Millisecond), s.Sarama.Consumer.Group.Session.Timeout, s.Sarama.Consumer.Group.Rebalance.Timeout, time.Since(killed).Round(time.Millisecond))
 }

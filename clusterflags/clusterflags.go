@@ -1,6 +1,6 @@
 // Package clusterflags defines the command-line flags with which a program
 // reaches a Kafka cluster secured with TLS and SASL, and turns them into the
-// options of broker.Remote:
+// options of kafka.Remote:
 //
 //	-tls                 connect with TLS, verifying the brokers with the system's roots
 //	-tls-ca FILE         PEM CA certificates that verify the brokers (implies -tls)
@@ -27,7 +27,7 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // PasswordEnv is the environment variable a SASL password is read from when
@@ -121,9 +121,9 @@ func (c *Client) Set() bool {
 	return c.TLS || c.TLSCA != "" || c.SASL.Mechanism != "" || c.SASL.User != "" || c.SASL.PasswordFile != ""
 }
 
-// RemoteOptions returns the broker options of the flags.
-func (c *Client) RemoteOptions(getenv func(string) string) ([]broker.RemoteOption, error) {
-	var opts []broker.RemoteOption
+// RemoteOptions returns the kafka.Remote options of the flags.
+func (c *Client) RemoteOptions(getenv func(string) string) ([]kafka.Option, error) {
+	var opts []kafka.Option
 	if c.TLS || c.TLSCA != "" {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.TLSCA != "" {
@@ -136,14 +136,14 @@ func (c *Client) RemoteOptions(getenv func(string) string) ([]broker.RemoteOptio
 				return nil, fmt.Errorf("%w: -tls-ca %s holds no PEM certificate", ErrFlags, c.TLSCA)
 			}
 		}
-		opts = append(opts, broker.WithTLS(cfg))
+		opts = append(opts, kafka.WithTLS(cfg))
 	}
 	cred, err := c.SASL.Credentials(getenv)
 	if err != nil {
 		return nil, err
 	}
 	if cred != nil {
-		opts = append(opts, broker.WithSASL(cred.Mechanism, cred.User, cred.Password))
+		opts = append(opts, kafka.WithSASL(cred.Mechanism, cred.User, cred.Password))
 	}
 	return opts, nil
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 const secret = "Flag-Secret-Heron-55"
@@ -67,7 +67,7 @@ func TestClientFlags(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := broker.Remote([]string{"127.0.0.1:9092"}, opts...)
+			s, err := kafka.Remote([]string{"127.0.0.1:9092"}, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,8 +4,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // A program takes -brokers and the security flags, and reaches the cluster
@@ -28,7 +28,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	s, err := broker.Remote([]string{*brokers}, opts...)
+	s, err := kafka.Remote([]string{*brokers}, opts...)
 	if err != nil {
 		fmt.Println(err)
 		return

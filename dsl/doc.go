@@ -78,7 +78,7 @@
 // # Running
 //
 // Topology.Run (or Start, then Wait) runs every group: on a cluster
-// (OnCluster with broker Settings, embedded or real; OnBrokers with a list of
+// (OnCluster with kafka.Settings, embedded or real; OnBrokers with a list of
 // brokers), creating the topics it needs first, or on goka's tester
 // (OnTester) for unit tests. It stops every group when ctx is cancelled or
 // one group fails, and returns the first error. Tables are kept in memory
@@ -93,5 +93,7 @@
 // "<group>-dead-letters" or the topic of WithDeadLetterTopic.
 //
 // Its neighbours: package asyncdsl is the executor, package gokaadapter runs
-// the async group callbacks, package broker provides the cluster settings.
+// the async group callbacks, package kafka provides the cluster settings
+// (the embedded cluster of package broker is for tests and examples; dsl
+// does not link it).
 package dsl

@@ -21,11 +21,12 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // startCluster starts an embedded broker for one test.
-func startCluster(t *testing.T) broker.Settings {
+func startCluster(t *testing.T) kafka.Settings {
 	t.Helper()
 	c, err := broker.Start(broker.WithPartitions(4))
 	if err != nil {
@@ -37,7 +38,7 @@ func startCluster(t *testing.T) broker.Settings {
 
 // startTopology runs topo on s until the end of the test and waits until it
 // is ready.
-func startTopology(t *testing.T, topo *dsl.Topology, s broker.Settings, opts ...dsl.RunOption) *dsl.Running {
+func startTopology(t *testing.T, topo *dsl.Topology, s kafka.Settings, opts ...dsl.RunOption) *dsl.Running {
 	t.Helper()
 	r, err := topo.Start(context.Background(), append([]dsl.RunOption{dsl.OnCluster(s)}, opts...)...)
 	if err != nil {
@@ -53,7 +54,7 @@ func startTopology(t *testing.T, topo *dsl.Topology, s broker.Settings, opts ...
 }
 
 // produceValues writes key/value records to topic, in order.
-func produceValues(t *testing.T, s broker.Settings, topic string, kvs ...string) []*kgo.Record {
+func produceValues(t *testing.T, s kafka.Settings, topic string, kvs ...string) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(s.KgoOptions()...)
 	if err != nil {
@@ -73,7 +74,7 @@ func produceValues(t *testing.T, s broker.Settings, topic string, kvs ...string)
 }
 
 // consume reads topic from the start until n records arrived.
-func consume(t *testing.T, s broker.Settings, topic string, n int) []*kgo.Record {
+func consume(t *testing.T, s kafka.Settings, topic string, n int) []*kgo.Record {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 	if err != nil {

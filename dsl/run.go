@@ -11,17 +11,17 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // RunOption configures Start and Run.
 type RunOption interface{ applyRun(*runConfig) }
 
 type runConfig struct {
-	settings    *broker.Settings
+	settings    *kafka.Settings
 	brokers     []string
-	remoteOpts  []broker.RemoteOption
+	remoteOpts  []kafka.Option
 	tt          *tester.Tester
 	storage     storage.Builder
 	levelDBDir  string
@@ -36,14 +36,14 @@ type runOptionFunc func(*runConfig)
 func (f runOptionFunc) applyRun(c *runConfig) { f(c) }
 
 // OnCluster runs the topology against the cluster s describes: an embedded
-// one (broker.Start(...).Settings()) or a real one (broker.Remote).
-func OnCluster(s broker.Settings) RunOption {
+// one (broker.Start(...).Settings()) or a real one (kafka.Remote).
+func OnCluster(s kafka.Settings) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.settings = &s })
 }
 
 // OnBrokers runs the topology against a real cluster reached at brokers, with
-// broker.Remote's defaults changed by opts.
-func OnBrokers(brokers []string, opts ...broker.RemoteOption) RunOption {
+// kafka.Remote's defaults changed by opts.
+func OnBrokers(brokers []string, opts ...kafka.Option) RunOption {
 	return runOptionFunc(func(c *runConfig) {
 		c.brokers = append([]string(nil), brokers...)
 		c.remoteOpts = opts
@@ -68,24 +68,24 @@ const (
 	// bounds async throughput (docs/benchmarks.md).
 	DefaultProducers Producer = iota
 	// KgoProducer writes every group through franz-go's client
-	// (broker.Settings.KgoProducerBuilder).
+	// (kafka.Settings.KgoProducerBuilder).
 	KgoProducer
 	// SaramaProducer writes every group through goka's own, on sarama
-	// (broker.Settings.ProducerBuilder): for a SASL mechanism or a client
+	// (kafka.Settings.ProducerBuilder): for a SASL mechanism or a client
 	// setting that only sarama has.
 	SaramaProducer
 )
 
 // WithProducer chooses the producer of every group on a cluster. Default:
 // DefaultProducers. Both reach secured clusters with the TLS and SASL
-// settings of the run's broker.Settings.
+// settings of the run's kafka.Settings.
 func WithProducer(p Producer) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.producer = p })
 }
 
 // producerBuilder is the producer of a group on s; async says whether the
 // group has Async steps.
-func (c *runConfig) producerBuilder(s broker.Settings, async bool) goka.ProducerBuilder {
+func (c *runConfig) producerBuilder(s kafka.Settings, async bool) goka.ProducerBuilder {
 	switch {
 	case c.producer == KgoProducer, c.producer == DefaultProducers && async:
 		return s.KgoProducerBuilder()
@@ -154,7 +154,7 @@ func (t *Topology) Start(ctx context.Context, opts ...RunOption) (*Running, erro
 		return nil, fmt.Errorf("dsl: WithProducer(%d) is not one of DefaultProducers, KgoProducer and SaramaProducer", cfg.producer)
 	}
 	if cfg.brokers != nil {
-		s, err := broker.Remote(cfg.brokers, cfg.remoteOpts...)
+		s, err := kafka.Remote(cfg.brokers, cfg.remoteOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("dsl: brokers: %w", err)
 		}
@@ -301,7 +301,7 @@ func (t *Topology) processor(g *group, cfg *runConfig) (processor, *gokaadapter.
 // ensureTopics creates the streams (inputs, intermediate topics, outputs)
 // with s.Partitions partitions and the tables with goka's topic manager, so
 // that every group finds its inputs and the tables it joins when it starts.
-func (t *Topology) ensureTopics(ctx context.Context, s broker.Settings) error {
+func (t *Topology) ensureTopics(ctx context.Context, s kafka.Settings) error {
 	var streams, tables []string
 	seen := map[string]bool{}
 	for _, g := range t.groups {

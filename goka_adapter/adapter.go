@@ -136,7 +136,7 @@ func (a *Adapter) Input(topic goka.Stream, c goka.Codec, cb goka.ProcessCallback
 // options the program passed to goka.NewProcessor so far, all of them: the
 // builders among them (goka.WithStorageBuilder, WithProducerBuilder,
 // WithConsumerGroupBuilder, WithTopicManagerBuilder, or a bundle that sets
-// them, such as broker.Settings.ProcessorOptions or goka.WithTester) are
+// them, such as kafka.Settings.ProcessorOptions or goka.WithTester) are
 // wrapped by the adapter like the builders of its own options. A builder
 // given both as a goka option and as the adapter's option is an error
 // wrapping ErrBuilderConflict.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -112,7 +112,7 @@ func emitEach(output goka.Stream) func(goka.Context, any) {
 
 // badInputOutcome waits for the processor to deal with the bad record under
 // policy, checks what the policy promises, and describes what happened.
-func badInputOutcome(t *testing.T, s broker.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logCapture, policy asyncdsl.ErrorPolicy) string {
+func badInputOutcome(t *testing.T, s kafka.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logCapture, policy asyncdsl.ErrorPolicy) string {
 	t.Helper()
 	if policy == asyncdsl.FailOnError {
 		err := r.wait(t, 60*time.Second)

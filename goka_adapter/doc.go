@@ -41,5 +41,6 @@
 // Relation to the neighbours: asyncdsl owns lanes, workers, retries and the
 // commit watermark; this package owns everything goka-specific; package dsl
 // compiles its .Async steps to callbacks wrapped by this package; package
-// broker provides the builders for the embedded broker.
+// kafka provides the builders for a cluster (kafka.Settings, from
+// kafka.Remote or the embedded broker.Start).
 package gokaadapter

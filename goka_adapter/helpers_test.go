@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,7 +44,7 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 
 // adapterFor returns an adapter wired to the cluster's builders, with
 // in-memory storage, plus extra options.
-func adapterFor(t testing.TB, s broker.Settings, opts ...gokaadapter.Option) *gokaadapter.Adapter {
+func adapterFor(t testing.TB, s kafka.Settings, opts ...gokaadapter.Option) *gokaadapter.Adapter {
 	t.Helper()
 	base := []gokaadapter.Option{
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
@@ -104,7 +105,7 @@ func run(t testing.TB, proc *gokaadapter.Processor) *running {
 }
 
 // kgoClient returns a franz-go client that partitions as goka does.
-func kgoClient(t testing.TB, s broker.Settings, opts ...kgo.Opt) *kgo.Client {
+func kgoClient(t testing.TB, s kafka.Settings, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
 	if err != nil {
@@ -141,7 +142,7 @@ func produceSequences(t testing.TB, cl *kgo.Client, topic string, keys, perKey i
 }
 
 // consumeAll reads topic from the start until n records arrived.
-func consumeAll(t testing.TB, s broker.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
+func consumeAll(t testing.TB, s kafka.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
 	t.Helper()
 	cl := kgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -204,7 +205,7 @@ func (seqCodec) Decode(b []byte) (any, error) {
 
 var _ goka.Codec = seqCodec{}
 
-// keyPartition is the partition goka (and broker.KgoPartitioner) puts key in:
+// keyPartition is the partition goka (and kafka.KgoPartitioner) puts key in:
 // FNV-1a through sarama's hash partitioner, which negates a negative hash.
 func keyPartition(key string, partitions int) int32 {
 	h := goka.DefaultHasher()()
@@ -451,7 +452,7 @@ func (s *recordingStorage) Delete(key string) error {
 }
 
 // consumeToEnd reads topic from the start up to its current end offsets.
-func consumeToEnd(t testing.TB, s broker.Settings, adm *kadm.Client, topic string, timeout time.Duration) []*kgo.Record {
+func consumeToEnd(t testing.TB, s kafka.Settings, adm *kadm.Client, topic string, timeout time.Duration) []*kgo.Record {
 	t.Helper()
 	ends := endOffsets(t, adm, topic)
 	total := 0
@@ -475,7 +476,7 @@ func seqGraph(a *gokaadapter.Adapter, group goka.Group, input, output goka.Strea
 }
 
 // newSeqProcessor builds the processor of seqGraph on the cluster s.
-func newSeqProcessor(t testing.TB, a *gokaadapter.Adapter, s broker.Settings, group goka.Group, input, output goka.Stream, cb goka.ProcessCallback) *gokaadapter.Processor {
+func newSeqProcessor(t testing.TB, a *gokaadapter.Adapter, s kafka.Settings, group goka.Group, input, output goka.Stream, cb goka.ProcessCallback) *gokaadapter.Processor {
 	t.Helper()
 	proc, err := a.NewProcessor(s.Brokers, seqGraph(a, group, input, output, cb))
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -19,18 +19,18 @@ import (
 // every record sees its predecessor's state, outputs of a key come out in
 // sequence, and the final state of each key is its last sequence number.
 // With goka's producer and with the franz-go one
-// (broker.Settings.KgoProducerBuilder), whose acknowledgements come from
+// (kafka.Settings.KgoProducerBuilder), whose acknowledgements come from
 // another goroutine and in whole batches.
 func TestPerKeyOrderUnderRandomLatency(t *testing.T) {
 	t.Run("goka producer", func(t *testing.T) { testPerKeyOrder(t, nil) })
 	t.Run("franz-go producer", func(t *testing.T) {
-		testPerKeyOrder(t, func(s broker.Settings) goka.ProducerBuilder { return s.KgoProducerBuilder() })
+		testPerKeyOrder(t, func(s kafka.Settings) goka.ProducerBuilder { return s.KgoProducerBuilder() })
 	})
 }
 
 // testPerKeyOrder is TestPerKeyOrderUnderRandomLatency with the producer
 // producer returns (nil: the adapterFor default, goka's).
-func testPerKeyOrder(t *testing.T, producer func(broker.Settings) goka.ProducerBuilder) {
+func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBuilder) {
 	const (
 		keys   = 300
 		perKey = 12

@@ -13,8 +13,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -33,7 +33,7 @@ func misplaced(topic string, partitions int, keys ...string) []*kgo.Record {
 }
 
 // manualClient writes each record to its Partition field.
-func manualClient(t testing.TB, s broker.Settings) *kgo.Client {
+func manualClient(t testing.TB, s kafka.Settings) *kgo.Client {
 	return kgoClient(t, s, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 }
 

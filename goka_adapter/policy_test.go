@@ -11,8 +11,8 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -21,7 +21,7 @@ import (
 // specially and emits every other record.
 type policyCase struct {
 	t      *testing.T
-	s      broker.Settings
+	s      kafka.Settings
 	adm    *kadm.Client
 	group  goka.Group
 	input  goka.Stream
@@ -34,7 +34,7 @@ type policyCase struct {
 
 // startPolicyCase runs a processor of its own group with the callback
 // poison for the poison record, and the adapter options opts.
-func startPolicyCase(t *testing.T, s broker.Settings, name string, poison func(ctx goka.Context), opts ...gokaadapter.Option) *policyCase {
+func startPolicyCase(t *testing.T, s kafka.Settings, name string, poison func(ctx goka.Context), opts ...gokaadapter.Option) *policyCase {
 	t.Helper()
 	pc := &policyCase{
 		t: t, s: s, adm: kadm.NewClient(kgoClient(t, s)),

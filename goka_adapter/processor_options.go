@@ -26,7 +26,7 @@ type processorOptions struct {
 // graph, given the goka options of the program (user). The program keeps
 // the goka options it passed: the builders among them (storage, producer,
 // consumer group, topic manager, whether one by one or in a bundle such as
-// broker.Settings.ProcessorOptions or goka.WithTester) are the ones the
+// kafka.Settings.ProcessorOptions or goka.WithTester) are the ones the
 // adapter wraps, as if they had been given as the adapter's options. A
 // builder given both ways is an error (ErrBuilderConflict); where neither
 // gives one, goka's default is used.

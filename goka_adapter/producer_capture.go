@@ -44,7 +44,7 @@ func (c *producerCapture) get() (funcEmitter, error) {
 }
 
 // funcEmitter is a producer that reports an emit's outcome to a func instead
-// of a goka.Promise: broker.Settings.KgoProducerBuilder's producers do, which
+// of a goka.Promise: kafka.Settings.KgoProducerBuilder's producers do, which
 // saves each produce the promise, its finisher and the sarama message that
 // goka's promise callbacks read; any other producer is adapted
 // (promiseEmitter).

@@ -20,7 +20,7 @@ import (
 // abandoned and processed again by the next owner).
 //
 // The per-record errors, as the two producers in use report them (goka's,
-// on sarama, and broker.Settings.KgoProducerBuilder's, on franz-go):
+// on sarama, and kafka.Settings.KgoProducerBuilder's, on franz-go):
 //
 //   - MESSAGE_TOO_LARGE: the record batch is larger than the topic's
 //     max.message.bytes (sarama.ErrMessageSizeTooLarge, kerr.MessageTooLarge),

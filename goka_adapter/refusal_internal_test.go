@@ -10,7 +10,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -39,7 +39,7 @@ func TestRefusedForRecord(t *testing.T) {
 		{"franz-go authorization", kerr.TopicAuthorizationFailed, false},
 		{"franz-go unknown topic", kerr.UnknownTopicOrPartition, false},
 		{"franz-go record timeout", kgo.ErrRecordTimeout, false},
-		{"franz-go producer closed", fmt.Errorf("%w: %w", broker.ErrProducerClosed, kgo.ErrClientClosed), false},
+		{"franz-go producer closed", fmt.Errorf("%w: %w", kafka.ErrProducerClosed, kgo.ErrClientClosed), false},
 		{"sarama authorization", &sarama.ProducerError{Err: sarama.ErrTopicAuthorizationFailed}, false},
 		{"sarama out of brokers", &sarama.ProducerError{Err: sarama.ErrOutOfBrokers}, false},
 		{"sarama shutting down", &sarama.ProducerError{Err: sarama.ErrShuttingDown}, false},

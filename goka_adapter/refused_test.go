@@ -14,8 +14,8 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,7 +43,7 @@ func createSmallTopic(t *testing.T, adm *kadm.Client, topic string) {
 
 // producers are the two producers riffle runs on: goka's (sarama's async
 // producer) and franz-go's.
-func producers(s broker.Settings) map[string]goka.ProducerBuilder {
+func producers(s kafka.Settings) map[string]goka.ProducerBuilder {
 	return map[string]goka.ProducerBuilder{
 		"sarama":   s.ProducerBuilder(),
 		"franz-go": s.KgoProducerBuilder(),

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -21,7 +21,7 @@ import (
 const rejoinReadTimeout = 2 * time.Second
 
 // withReadTimeout returns s with a short sarama read timeout.
-func withReadTimeout(s broker.Settings) broker.Settings {
+func withReadTimeout(s kafka.Settings) kafka.Settings {
 	s.Sarama.Net.ReadTimeout = rejoinReadTimeout
 	return s
 }

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
@@ -52,7 +52,7 @@ func startPersistentBroker(t *testing.T, dataDir string, syncWrites bool) (*clus
 			t.Errorf("riffle broker: %v\n%s", err, b.stderr())
 		}
 	})
-	s, err := broker.Remote([]string{addr}, broker.WithPartitions(partitions))
+	s, err := kafka.Remote([]string{addr}, kafka.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 
 // cluster is a "riffle broker" process and clients of the test process.
 type cluster struct {
-	settings  broker.Settings
+	settings  kafka.Settings
 	client    *kgo.Client
 	adm       *kadm.Client
 	brokerLog *syncBuffer // what the broker process wrote on stderr
@@ -112,7 +112,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("riffle broker printed %q, want brokers=127.0.0.1:PORT", line)
 	}
-	s, err := broker.Remote([]string{addr}, broker.WithPartitions(partitions))
+	s, err := kafka.Remote([]string{addr}, kafka.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
 	}

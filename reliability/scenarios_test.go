@@ -20,14 +20,14 @@ func setup(t *testing.T) *cluster {
 	return startBroker(t, partitions, inputT, outputT, deadT)
 }
 
-// drain is the workers' drain deadline; sessionTimeout is broker.DefaultSaramaConfig's.
+// drain is the workers' drain deadline; sessionTimeout is kafka.DefaultSaramaConfig's.
 const (
 	drain          = 2 * time.Second
 	sessionTimeout = 6 * time.Second
 )
 
 // readTimeout is the workers' sarama Net.ReadTimeout: "0" keeps riffle's
-// default (broker.DefaultSaramaConfig, sarama's 30 s). The suite found that
+// default (kafka.DefaultSaramaConfig, sarama's 30 s). The suite found that
 // shorter values (15 s, 21 s) are shorter than a
 // JoinGroup can be held when a member dies during a rebalance (see
 // docs/reliability.md); RIFFLE_RELIABILITY_READ_TIMEOUT=15s reproduces it.

@@ -11,11 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/examples/dedup/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // runBench is "riffle bench": for each latency it runs the workload (the
@@ -102,35 +104,34 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // benchSettings are the settings of the cluster the sweep runs on: a new
 // embedded broker (closed by the returned func), or the one of -brokers,
 // reached with the security flags (getenv reads the password's variable).
-func benchSettings(cfg benchConfig, getenv func(string) string) (broker.Settings, func(), error) {
-	var opts []broker.Option
-	opts = append(opts, broker.WithPartitions(cfg.partitions))
+func benchSettings(cfg benchConfig, getenv func(string) string) (kafka.Settings, func(), error) {
+	var sc *sarama.Config // nil: the default
 	if cfg.flush > 0 {
-		sc := broker.DefaultSaramaConfig()
+		sc = kafka.DefaultSaramaConfig()
 		sc.Producer.Flush.Frequency = cfg.flush
-		opts = append(opts, broker.WithSaramaConfig(sc))
 	}
 	if cfg.brokers == "" {
-		var copts []broker.ClusterOption
-		for _, o := range opts {
-			copts = append(copts, o)
+		opts := []broker.Option{broker.WithPartitions(cfg.partitions)}
+		if sc != nil {
+			opts = append(opts, broker.WithSaramaConfig(sc))
 		}
-		cluster, err := broker.Start(copts...)
+		cluster, err := broker.Start(opts...)
 		if err != nil {
-			return broker.Settings{}, nil, err
+			return kafka.Settings{}, nil, err
 		}
 		return cluster.Settings(), cluster.Close, nil
 	}
 	ropts, err := cfg.security.RemoteOptions(getenv)
 	if err != nil {
-		return broker.Settings{}, nil, err
+		return kafka.Settings{}, nil, err
 	}
-	for _, o := range opts {
-		ropts = append(ropts, o)
+	ropts = append(ropts, kafka.WithPartitions(cfg.partitions))
+	if sc != nil {
+		ropts = append(ropts, kafka.WithSaramaConfig(sc))
 	}
-	s, err := broker.Remote(strings.Split(cfg.brokers, ","), ropts...)
+	s, err := kafka.Remote(strings.Split(cfg.brokers, ","), ropts...)
 	if err != nil {
-		return broker.Settings{}, nil, err
+		return kafka.Settings{}, nil, err
 	}
 	return s, func() {}, nil
 }
@@ -138,7 +139,7 @@ func benchSettings(cfg benchConfig, getenv func(string) string) (broker.Settings
 // bench runs the sweep's runs on one cluster.
 type bench struct {
 	cfg      benchConfig
-	settings broker.Settings
+	settings kafka.Settings
 	stderr   io.Writer
 }
 

@@ -53,8 +53,8 @@ type benchConfig struct {
 
 // The producers of -sync-producer and -async-producer.
 const (
-	producerSarama = "sarama" // goka's own: broker.Settings.ProducerBuilder
-	producerKgo    = "kgo"    // franz-go's client: broker.Settings.KgoProducerBuilder
+	producerSarama = "sarama" // goka's own: kafka.Settings.ProducerBuilder
+	producerKgo    = "kgo"    // franz-go's client: kafka.Settings.KgoProducerBuilder
 )
 
 // The workloads of -workload.
@@ -91,7 +91,7 @@ func parseBenchConfig(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.IntVar(&c.recordsAsync, "records-async", 0, fmt.Sprintf("records per async run (0: %d at 0 ms, else %s x min(keys, workers) / latency, within [%d, %d])", maxAsyncRecords, runTarget, minAsyncRecords, maxAsyncRecords))
 	fs.DurationVar(&c.callTimeout, "call-timeout", asyncdsl.DefaultCallTimeout, "executor's per-attempt deadline (0: none, which saves a timer per record)")
 	fs.DurationVar(&c.flush, "flush", 0, "sarama Producer.Flush.Frequency of goka's producers (0: the broker package's default)")
-	fs.StringVar(&c.syncProducer, "sync-producer", producerSarama, "producer of the sync runs: sarama (goka's own, as plain goka runs) or kgo (franz-go's client, broker.Settings.KgoProducerBuilder)")
+	fs.StringVar(&c.syncProducer, "sync-producer", producerSarama, "producer of the sync runs: sarama (goka's own, as plain goka runs) or kgo (franz-go's client, kafka.Settings.KgoProducerBuilder)")
 	fs.StringVar(&c.asyncProducer, "async-producer", producerKgo, "producer of the async runs: kgo (as riffle recommends) or sarama")
 	fs.StringVar(&c.out, "out", "", "also write the results as a markdown table to this file")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each run of -profile-mode to `prefix`-<mode>-<latency>ms-<run>.pprof")

@@ -9,6 +9,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/examples/dedup/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
@@ -39,7 +40,7 @@ func TestDedupRunWithRedis(t *testing.T) {
 		newDedupRun(1500, 0.25, 2, dedup.WindowConfig{Window: dedup.DefaultWindow, Redis: srv.Addr, PoolSize: 64}))
 }
 
-func runDedupAndCheck(t *testing.T, s broker.Settings, mode workload.Mode, d *dedupRun) {
+func runDedupAndCheck(t *testing.T, s kafka.Settings, mode workload.Mode, d *dedupRun) {
 	t.Helper()
 	t.Cleanup(func() {
 		if err := d.close(); err != nil {

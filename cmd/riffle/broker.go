@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // runBroker is "riffle broker": it serves the embedded Kafka-protocol
@@ -32,7 +33,7 @@ func runBrokerEnv(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs := flag.NewFlagSet("riffle broker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", 9092, "port to listen on, on 127.0.0.1 only; 0 picks a free port")
-	partitions := fs.Int("partitions", broker.DefaultPartitions, "partition count of topics the broker creates (auto-created and -topics)")
+	partitions := fs.Int("partitions", kafka.DefaultPartitions, "partition count of topics the broker creates (auto-created and -topics)")
 	topics := fs.String("topics", "", "comma-separated topics to create before printing the address")
 	dataDir := fs.String("data-dir", "", "keep topics, records and committed offsets in this directory, and load them from it at start (default: in memory, lost on exit)")
 	syncWrites := fs.Bool("sync-writes", false, "with -data-dir, fsync every batch before acknowledging it")
@@ -68,7 +69,7 @@ func runBrokerEnv(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintf(stderr, "riffle broker: %v\n", err)
 		return errUsage
 	}
-	opts := append([]broker.ClusterOption{broker.WithPartitions(*partitions)}, secured...)
+	opts := append([]broker.Option{broker.WithPartitions(*partitions)}, secured...)
 	if *dataDir != "" {
 		opts = append(opts, broker.WithDataDir(*dataDir))
 	}
@@ -101,7 +102,7 @@ func runBrokerEnv(ctx context.Context, args []string, stdout, stderr io.Writer, 
 }
 
 // describeBroker says how the broker keeps its data and whom it lets in.
-func describeBroker(s broker.Settings, dataDir string, syncWrites bool) string {
+func describeBroker(s kafka.Settings, dataDir string, syncWrites bool) string {
 	parts := []string{"in memory"}
 	if dataDir != "" {
 		parts[0] = "data in " + dataDir

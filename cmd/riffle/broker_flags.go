@@ -31,8 +31,8 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 }
 
 // clusterOptions returns the embedded cluster's options of the flags.
-func (s *serverFlags) clusterOptions(getenv func(string) string) ([]broker.ClusterOption, error) {
-	var opts []broker.ClusterOption
+func (s *serverFlags) clusterOptions(getenv func(string) string) ([]broker.Option, error) {
+	var opts []broker.Option
 	if (s.tlsCert == "") != (s.tlsKey == "") {
 		return nil, fmt.Errorf("%w: -tls-cert and -tls-key go together", clusterflags.ErrFlags)
 	}

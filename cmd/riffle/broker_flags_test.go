@@ -7,6 +7,7 @@ import (
 
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // The server flags start a secured embedded broker that the client flags
@@ -48,7 +49,7 @@ func TestServerFlagsServeWhatClientFlagsReach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := broker.Remote(c.Brokers(), ropts...)
+	s, err := kafka.Remote(c.Brokers(), ropts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -117,7 +117,7 @@ func TestBrokerSecuredBenchAndRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err = broker.Remote([]string{b.addr}, copts...)
+	s, err = kafka.Remote([]string{b.addr}, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestBrokerSecuredBenchAndRestart(t *testing.T) {
 	}
 	defer cl.Close()
 	topics, err := kadm.NewClient(cl).ListTopics(ctx, "kept")
-	if err != nil || topics["kept"].Err != nil || len(topics["kept"].Partitions) != broker.DefaultPartitions {
+	if err != nil || topics["kept"].Err != nil || len(topics["kept"].Partitions) != kafka.DefaultPartitions {
 		t.Errorf("topic kept after the restart: %+v, %v", topics["kept"], err)
 	}
 }

@@ -18,7 +18,7 @@
 // riffle (gokaadapter's Async: one record per key at a time, records of
 // different ids concurrently). Each writes through the producer it is used
 // with: plain goka through goka's own (sarama), riffle through the franz-go
-// producer it recommends (broker.Settings.KgoProducerBuilder).
+// producer it recommends (kafka.Settings.KgoProducerBuilder).
 //
 // It runs on an embedded Kafka broker (franz-go's kfake, in this process)
 // unless -brokers names real ones. After each run it reads the output topic
@@ -50,6 +50,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/clusterflags"
 	"github.com/riffle-streams/riffle/examples/dedup/dedup"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 func main() {
@@ -134,21 +135,21 @@ func parse(args []string, w io.Writer) (options, error) {
 // settings are the cluster's: a new embedded broker (closed by the returned
 // func) or the real one of -brokers, reached with the security flags (getenv
 // reads the password's variable).
-func settings(o options, getenv func(string) string) (broker.Settings, string, func(), error) {
+func settings(o options, getenv func(string) string) (kafka.Settings, string, func(), error) {
 	if o.brokers == "" {
 		c, err := broker.Start(broker.WithPartitions(o.partitions))
 		if err != nil {
-			return broker.Settings{}, "", nil, err
+			return kafka.Settings{}, "", nil, err
 		}
 		return c.Settings(), "an embedded Kafka broker (in this process)", c.Close, nil
 	}
 	ropts, err := o.security.RemoteOptions(getenv)
 	if err != nil {
-		return broker.Settings{}, "", nil, err
+		return kafka.Settings{}, "", nil, err
 	}
-	s, err := broker.Remote(strings.Split(o.brokers, ","), append(ropts, broker.WithPartitions(o.partitions))...)
+	s, err := kafka.Remote(strings.Split(o.brokers, ","), append(ropts, kafka.WithPartitions(o.partitions))...)
 	if err != nil {
-		return broker.Settings{}, "", nil, err
+		return kafka.Settings{}, "", nil, err
 	}
 	return s, "Kafka at " + o.brokers, func() {}, nil
 }
@@ -217,7 +218,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		fmt.Fprintf(w, "plain goka: %8s events/s\n", thousands(syncRes.rps))
 		fmt.Fprintf(w, "riffle:     %8s events/s   %.0fx plain goka, same callback, same broker, same %s store latency\n",
 			thousands(asyncRes.rps), asyncRes.rps/syncRes.rps, o.latency)
-		fmt.Fprintln(w, "producers: plain goka writes through goka's own (sarama), riffle through franz-go's (broker.Settings.KgoProducerBuilder), as each is used")
+		fmt.Fprintln(w, "producers: plain goka writes through goka's own (sarama), riffle through franz-go's (kafka.Settings.KgoProducerBuilder), as each is used")
 		if len(failed) == 0 {
 			fmt.Fprintln(w, "both runs: every unique id emitted exactly once")
 		}

@@ -8,8 +8,8 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // mode says how a run runs the callback.
@@ -52,7 +52,7 @@ type topics struct {
 // the adapter's NewProcessor, here with franz-go's producer, which riffle
 // recommends (plain goka keeps its own, on sarama). The callback itself does
 // not change.
-func newProcessor(s broker.Settings, m mode, workers int, t topics, cb goka.ProcessCallback) (interface{ Run(context.Context) error }, error) {
+func newProcessor(s kafka.Settings, m mode, workers int, t topics, cb goka.ProcessCallback) (interface{ Run(context.Context) error }, error) {
 	opts := append(s.ProcessorOptions(), goka.WithLogger(log.New(io.Discard, "", 0)))
 	if m == plainGoka {
 		p, err := goka.NewProcessor(s.Brokers, group(t, cb), opts...)

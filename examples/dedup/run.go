@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
-	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/examples/dedup/dedup"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // commitPoll is how often a run looks at the group's committed offsets once
 // the callback has seen every event. goka commits every
-// Consumer.Offsets.AutoCommit.Interval (100 ms with package broker's
+// Consumer.Offsets.AutoCommit.Interval (100 ms with package kafka's
 // settings).
 const commitPoll = 5 * time.Millisecond
 
@@ -34,7 +34,7 @@ type result struct {
 // (a record's offset is committed only once its output is written), stops
 // it, reads the output back and prints the progress, the result and the
 // verdict.
-func runOne(ctx context.Context, o options, s broker.Settings, m mode, w io.Writer) (result, dedup.Verdict, error) {
+func runOne(ctx context.Context, o options, s kafka.Settings, m mode, w io.Writer) (result, dedup.Verdict, error) {
 	records := o.records
 	if m == plainGoka {
 		records = o.syncRecords

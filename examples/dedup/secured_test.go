@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // The demo reaches a cluster secured with TLS and SCRAM through its flags,
@@ -61,7 +62,7 @@ func TestSecuredFlags(t *testing.T) {
 	out.Reset()
 	began := time.Now()
 	err = run(ctx, args(wrong), &out)
-	if !errors.Is(err, broker.ErrAuthenticationFailed) {
+	if !errors.Is(err, kafka.ErrAuthenticationFailed) {
 		t.Errorf("with a wrong password: %v, want ErrAuthenticationFailed", err)
 	}
 	if took := time.Since(began); took > 10*time.Second {

@@ -26,6 +26,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -154,7 +155,7 @@ func run(ctx context.Context, w io.Writer) error {
 // customer-counts from its start until it has as many counts as purchases
 // (the count of a customer is written again at each of their purchases),
 // and returns the last count of each customer.
-func shop(ctx context.Context, s broker.Settings) (map[string]int64, error) {
+func shop(ctx context.Context, s kafka.Settings) (map[string]int64, error) {
 	if err := s.EnsureTopics(ctx, "purchases"); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // Mode says how the callback runs.
@@ -48,7 +48,7 @@ var ErrInvalidConfig = errors.New("workload: invalid config")
 type Config struct {
 	// Settings reach the cluster (broker.Cluster.Settings for the embedded
 	// one). Its Sarama config is what goka's clients use.
-	Settings broker.Settings
+	Settings kafka.Settings
 	// Mode is Sync or Async.
 	Mode Mode
 	// Latency is the duration of the callback's remote call: a timer wait

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -81,7 +81,7 @@ type outputCounter struct {
 	err    error // set before exited is closed
 }
 
-func startOutputCounter(s broker.Settings, topic string, want int) (*outputCounter, error) {
+func startOutputCounter(s kafka.Settings, topic string, want int) (*outputCounter, error) {
 	cl, err := kgo.NewClient(append(s.KgoOptions(),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),

@@ -7,7 +7,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 )
 
 // Task is what a run processes: its input, its goka callback and how many
@@ -41,7 +41,7 @@ type RunInfo struct {
 	Latency  time.Duration // Config.Latency
 	Input    goka.Stream
 	Output   goka.Stream
-	Settings broker.Settings // with the run's partitions
+	Settings kafka.Settings // with the run's partitions
 }
 
 // Counter is the counter workload's Task for records records over keys keys:

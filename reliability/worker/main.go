@@ -41,8 +41,8 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/stores"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -98,7 +98,7 @@ func parse(args []string) (config, error) {
 	fs.Float64Var(&c.slowRate, "slow-rate", 0, "share of records whose call is slow (chosen by key and seq)")
 	fs.Float64Var(&c.stuckRate, "stuck-rate", 0, "share of records whose first attempt in this process blocks until the process exits, ignoring its context (chosen by key and seq)")
 	fs.IntVar(&c.maxStuck, "max-stuck", 0, "goroutines that may be stuck in user code at once (asyncdsl.WithMaxStuck); 0 keeps the executor's default")
-	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "sarama Net.ReadTimeout; 0 keeps broker.DefaultSaramaConfig's")
+	fs.DurationVar(&c.readTimeout, "read-timeout", 0, "sarama Net.ReadTimeout; 0 keeps kafka.DefaultSaramaConfig's")
 	fs.BoolVar(&c.kgoLog, "kgo-log", false, "log the franz-go producer's messages (info level) to stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -248,11 +248,11 @@ func (l eventLog) OnRelease(r asyncdsl.Record, o asyncdsl.Outcome, _ time.Durati
 }
 
 func run(ctx context.Context, cfg config) error {
-	sc := broker.DefaultSaramaConfig()
+	sc := kafka.DefaultSaramaConfig()
 	if cfg.readTimeout > 0 {
 		sc.Net.ReadTimeout = cfg.readTimeout
 	}
-	s, err := broker.Remote(strings.Split(cfg.brokers, ","), broker.WithPartitions(cfg.partitions), broker.WithSaramaConfig(sc))
+	s, err := kafka.Remote(strings.Split(cfg.brokers, ","), kafka.WithPartitions(cfg.partitions), kafka.WithSaramaConfig(sc))
 	if err != nil {
 		return err
 	}

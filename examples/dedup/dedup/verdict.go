@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,7 +43,7 @@ func (v Verdict) String() string {
 // Verify reads topic, the app's output, from its start to its current end
 // through s, and compares the ids it holds (the record keys) with events.
 // Call it after the processor has stopped, so that the end is the end.
-func Verify(ctx context.Context, s broker.Settings, topic string, events *Events) (Verdict, error) {
+func Verify(ctx context.Context, s kafka.Settings, topic string, events *Events) (Verdict, error) {
 	cl, err := kgo.NewClient(s.KgoOptions()...)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("dedup: verify client: %w", err)

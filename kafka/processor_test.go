@@ -1,4 +1,4 @@
-package broker
+package kafka_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -26,7 +27,7 @@ type roundTripTimes struct {
 // options), emits records records over keys keys into its input with a goka
 // emitter, and checks that the output topic gets every record, the table
 // every count, and the committed offsets every input.
-func roundTrip(t *testing.T, s Settings, name string, records, keys int, opts ...goka.ProcessorOption) roundTripTimes {
+func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, opts ...goka.ProcessorOption) roundTripTimes {
 	t.Helper()
 	var (
 		group  = goka.Group(name)

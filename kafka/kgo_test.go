@@ -1,4 +1,4 @@
-package broker
+package kafka_test
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestKgoPartitionerMatchesSarama compares KgoPartitioner with the sarama
+// TestKgoPartitionerMatchesSarama compares kafka.KgoPartitioner with the sarama
 // partitioner goka's producers use (sarama's hash partitioner over
 // goka.DefaultHasher) on many keys, half of them random bytes, so that hashes
 // with the sign bit set, which sarama negates, are well represented.
@@ -28,11 +29,11 @@ func TestKgoPartitionerMatchesSarama(t *testing.T) {
 		ks = append(ks, k)
 	}
 	for _, n := range []int{1, 2, 3, 4, 7, 10, 32, 1000} {
-		kp := KgoPartitioner().ForTopic("t")
+		kp := kafka.KgoPartitioner().ForTopic("t")
 		sp := sarama.NewCustomHashPartitioner(goka.DefaultHasher())("t")
 		negative := 0
 		for _, k := range ks {
-			if int32(fnv32a(k)) < 0 {
+			if int32(kafka.Fnv32a(k)) < 0 {
 				negative++
 			}
 			want, err := sp.Partition(&sarama.ProducerMessage{Key: sarama.ByteEncoder(k)}, int32(n))

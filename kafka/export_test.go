@@ -1,11 +1,11 @@
-package broker
+package kafka
 
 import (
 	"bytes"
 	"sync"
 )
 
-// SelfSignedTLS is selfSignedTLS for the external tests (package broker_test).
+// SelfSignedTLS is selfSignedTLS for the external tests (package kafka_test).
 var SelfSignedTLS = selfSignedTLS
 
 // SaramaLog is what sarama's global Logger wrote during the package's tests:
@@ -31,3 +31,6 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Fnv32a is fnv32a for the external tests (package kafka_test).
+var Fnv32a = fnv32a

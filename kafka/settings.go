@@ -1,4 +1,4 @@
-package broker
+package kafka
 
 import (
 	"math"
@@ -10,14 +10,15 @@ import (
 )
 
 // Settings are what goka processors, views and emitters, and franz-go clients,
-// need to talk to one cluster: Cluster.Settings describes an embedded cluster,
-// Remote a real one. Code that takes Settings runs against both.
+// need to talk to one cluster: Remote describes a real one, and
+// broker.Cluster.Settings the embedded one. Code that takes Settings runs
+// against both.
 //
 // Settings is a plain value: copy it and set a field, and the copy describes
 // another setup (copies share the Brokers slice and what Sarama points to, so
 // replace those rather than change them in place, or start from
-// Cluster.Settings, which returns new ones). Nothing in it is global; in
-// particular it never touches goka's global config (goka.ReplaceGlobalConfig).
+// broker.Cluster.Settings, which returns new ones). Nothing in it is global;
+// in particular it never touches goka's global config (goka.ReplaceGlobalConfig).
 // Every method that hands a sarama config to a client hands it a new copy of
 // Sarama, because sarama configs are mutable and goka's builders write
 // ClientID and Producer.Partitioner into the config they are given.
@@ -44,14 +45,14 @@ type Settings struct {
 // Redpanda, ...) reached at brokers. The defaults are DefaultSaramaConfig,
 // DefaultPartitions and a replication factor of 1; see the options. The
 // settings are validated before Remote returns; no connection is opened.
-func Remote(brokers []string, opts ...RemoteOption) (Settings, error) {
-	r := remoteConfig{settings: Settings{
+func Remote(brokers []string, opts ...Option) (Settings, error) {
+	r := config{settings: Settings{
 		Brokers:           slices.Clone(brokers),
 		Partitions:        DefaultPartitions,
 		ReplicationFactor: 1,
 	}}
 	for _, o := range opts {
-		o.applyRemote(&r)
+		o.apply(&r)
 	}
 	if r.err != nil {
 		return Settings{}, r.err
@@ -59,11 +60,7 @@ func Remote(brokers []string, opts ...RemoteOption) (Settings, error) {
 	if r.settings.Sarama == nil {
 		r.settings.Sarama = DefaultSaramaConfig()
 	}
-	sc, err := r.security.applyTo(r.settings.Sarama)
-	if err != nil {
-		return Settings{}, err
-	}
-	r.settings.Sarama = sc
+	r.settings.Sarama = r.security.applyTo(r.settings.Sarama)
 	if err := r.settings.Validate(); err != nil {
 		return Settings{}, err
 	}
@@ -103,10 +100,6 @@ func (s Settings) SaramaConfig() *sarama.Config {
 	return copyConfig(s.Sarama)
 }
 
-// kfakeMaxVersion is the newest protocol version kfake's consumer groups work
-// with; see DefaultSaramaConfig.
-var kfakeMaxVersion = sarama.V2_3_0_0
-
 // The values DefaultSaramaConfig changes from goka.DefaultConfig, with the
 // reasons in its doc comment.
 const (
@@ -120,20 +113,22 @@ const (
 	fetchMaxWait       = 100 * time.Millisecond
 )
 
+// defaultVersion is the protocol version of DefaultSaramaConfig: the newest
+// that the embedded cluster's consumer groups work with (see
+// DefaultSaramaConfig).
+var defaultVersion = sarama.V2_3_0_0
+
 // DefaultSaramaConfig returns a new sarama configuration that works against
 // the embedded cluster and real ones alike. It starts from goka.DefaultConfig
-// (a new config, not goka's global one) and changes the following. The
-// timings quoted were measured on a 2-core machine against the embedded
-// cluster, with a goka processor that writes its table and emits one record
-// per input record.
+// (a new config, not goka's global one) and changes the following;
+// docs/architecture.md ("The sarama defaults") has the measurements behind
+// each value.
 //
-//   - Version: sarama.V2_3_0_0 (goka: V2_0_0_0). Against kfake, goka's
-//     consumer group fails from V2_4_0_0 up (checked with 2.4 and 3.0) with
-//     "kafka: error decoding packet: invalid byteslice length": from 2.4 on,
-//     sarama uses flexible versions of the group requests and misreads one of
-//     kfake's answers (an OffsetFetch response with null metadata). Kafka 2.3
-//     and later, Kafka 4 included (it dropped versions before 2.1), and
-//     Redpanda speak 2.3.
+//   - Version: sarama.V2_3_0_0 (goka: V2_0_0_0). Against the embedded
+//     cluster (franz-go's kfake), sarama's consumer group fails from
+//     V2_4_0_0 up ("kafka: error decoding packet: invalid byteslice
+//     length"): sarama misreads kfake's flexible OffsetFetch answers. Kafka
+//     2.3 and later, Kafka 4 included, and Redpanda speak 2.3.
 //
 //   - Consumer.Offsets.Initial: sarama.OffsetOldest (goka: newest). A new
 //     group reads its inputs from the start, so records produced before its
@@ -141,56 +136,33 @@ const (
 //     therefore processes the whole retained history.
 //
 //   - Consumer.Group.Session.Timeout 6 s (sarama: 10 s), Heartbeat.Interval
-//     1 s (3 s) and Rebalance.Timeout 10 s (60 s), for restarts after a crash;
-//     Net.ReadTimeout stays at sarama's 30 s. A live member learns of a
-//     rebalance at its next heartbeat, so the heartbeat is part of every
-//     partition's stall on scale-out (the reliability suite measured 6.4 to
-//     7.6 s with 2 s). A member killed with kill -9 never
-//     leaves its group. When a new member joins, the broker holds its
-//     JoinGroup until every old member has joined again, or was removed
-//     because its session timed out, or the group's rebalance timeout (the
-//     largest of its members') passed. For a dead member that is its session
-//     timeout: a processor restarted after a kill -9 was consuming again 6.0 s
-//     after the kill (10 s with sarama's defaults). For a live member that is
-//     slow to give its partitions up (goka waits for outstanding deferred
-//     commits first) it is the rebalance timeout. sarama waits for the
-//     JoinGroup response no longer than Net.ReadTimeout, then the processor
-//     fails with "error consuming from group consumer: ... i/o timeout".
-//     A member killed *during* a rebalance is removed only when its session
-//     times out, and the removal restarts the join wait, for up to the
-//     rebalance timeout again: a JoinGroup can be held for session + rebalance
-//     timeout (16 s) per overlapping crash. Net.ReadTimeout must exceed that:
-//     the reliability suite saw a surviving member fail with 15 s, and with
-//     21 s, under a kill every 6 s (two crashes overlapping one rebalance),
-//     so it keeps sarama's 30 s. With a session timeout of 6 s, a read timeout of
-//     3 s failed after a kill -9, and with a rebalance timeout of 2 s behind a
-//     member holding a deferred commit, a read timeout of 2 s failed where
-//     3 s worked. 6 s is the smallest session timeout Kafka brokers accept by
-//     default (group.min.session.timeout.ms). Rebalance.Timeout also bounds
-//     how long a member may take to give up its partitions: riffle's drain of
-//     in-flight work must fit in it.
+//     1 s (3 s) and Rebalance.Timeout 10 s (60 s), so that a group recovers
+//     quickly from a crash; Net.ReadTimeout stays at sarama's 30 s. A member
+//     killed with kill -9 never leaves its group: the broker holds a new
+//     member's JoinGroup until the dead one's session times out, so the
+//     session timeout is the stall after a crash (6 s is the smallest Kafka
+//     brokers accept by default). A live member learns of a rebalance at its
+//     next heartbeat, so the heartbeat is part of every partition's stall on
+//     scale-out. The rebalance timeout bounds how long a live member may
+//     take to give its partitions up: riffle's drain of in-flight work must
+//     fit in it. A member killed during a rebalance can hold a JoinGroup for
+//     session + rebalance timeout per overlapping crash, and sarama gives up
+//     on a request after Net.ReadTimeout (the processor then fails with
+//     "error consuming from group consumer: ... i/o timeout"), so the read
+//     timeout must stay well above session + rebalance timeout.
 //
 //   - Producer.Flush.Frequency: 10 ms (goka: 100 ms). A batch smaller than
-//     Flush.Bytes (64 KiB) waits this long before it is sent: every produce
-//     hop (emit, table write, loopback) waits for it at low rates. Emitter to
-//     processor to output, 1000 records took 207 ms at 100 ms, 28 ms at 10 ms,
-//     18 ms at 5 ms, 15 ms at 1 ms and 12 ms with no wait at all (Frequency
-//     and Bytes 0). At 2000 records/s, the median latency was 146, 16, 9, 3
-//     and 0.4 ms, and the whole process (emitter, processor, cluster,
-//     consumer) spent 86, 135, 170, 290 and 400 µs of CPU per record: below
-//     10 ms, ever smaller requests cost more CPU than they save latency. In
-//     bursts of 100k records the byte limit flushes first and the frequency
-//     made no difference.
+//     Flush.Bytes waits this long before it is sent, and every produce hop
+//     (emit, table write, loopback) waits for it at low rates. Below 10 ms,
+//     ever smaller requests cost more CPU than they save latency.
 //
 //   - Consumer.Offsets.AutoCommit.Interval: 100 ms (sarama: 1 s) and
 //     Consumer.MaxWaitTime: 100 ms (500 ms). goka marks offsets as it
-//     processes and sarama commits the marks at this interval. sarama holds a
-//     broker connection for a whole request, so a commit also waits for a
-//     fetch on the same connection, which the broker holds for up to
-//     MaxWaitTime while there is nothing new. The committed offsets covered
-//     1000 processed records 1020 ms after the first was emitted with
-//     sarama's values, 520 ms with the interval alone lowered, and 118 ms
-//     with both. A quiet partition costs ten fetches a second instead of two.
+//     processes and sarama commits the marks at this interval; a commit also
+//     waits for a fetch on the same broker connection, which the broker
+//     holds for up to MaxWaitTime while there is nothing new. Lowering both
+//     makes committed offsets follow processing closely; a quiet partition
+//     costs ten fetches a second instead of two.
 //
 // goka's other choices stay: Producer.Return.Successes and Errors and
 // Consumer.Return.Errors are true (goka needs them), acks from the leader,
@@ -198,7 +170,7 @@ const (
 // retries.
 func DefaultSaramaConfig() *sarama.Config {
 	cfg := goka.DefaultConfig()
-	cfg.Version = kfakeMaxVersion
+	cfg.Version = defaultVersion
 
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Interval = autoCommitInterval

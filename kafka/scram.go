@@ -1,4 +1,4 @@
-package broker
+package kafka
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func SCRAMClientGenerator(mechanism sarama.SASLMechanism) func() sarama.SCRAMCli
 }
 
 // errSCRAMState reports a sarama SCRAM client driven out of order.
-var errSCRAMState = errors.New("broker: scram: step out of order")
+var errSCRAMState = errors.New("kafka: scram: step out of order")
 
 // scramClient adapts one franz-go SCRAM session to sarama's SCRAMClient.
 // sarama drives it from one goroutine, one connection at a time: Begin,
@@ -53,7 +53,7 @@ type scramClient struct {
 func (c *scramClient) Begin(user, password, authzID string) error {
 	s, first, err := c.mechanism(scram.Auth{Zid: authzID, User: user, Pass: password}).Authenticate(context.Background(), "")
 	if err != nil {
-		return fmt.Errorf("broker: scram: %w", err)
+		return fmt.Errorf("kafka: scram: %w", err)
 	}
 	c.session, c.first, c.done = s, first, false
 	return nil
@@ -70,7 +70,7 @@ func (c *scramClient) Step(challenge string) (string, error) {
 	}
 	done, resp, err := c.session.Challenge([]byte(challenge))
 	if err != nil {
-		return "", fmt.Errorf("broker: scram: %w", err)
+		return "", fmt.Errorf("kafka: scram: %w", err)
 	}
 	c.done = done
 	return string(resp), nil

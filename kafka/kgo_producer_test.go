@@ -1,4 +1,4 @@
-package broker
+package kafka_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -46,7 +47,7 @@ func emitAll(t *testing.T, p goka.Producer, topic string, keys []string, value f
 // newKgoProducer builds a producer with s.KgoProducerBuilder as goka would:
 // with goka's default hasher. It is closed when t ends unless the test
 // closes it first.
-func newKgoProducer(t *testing.T, s Settings) goka.Producer {
+func newKgoProducer(t *testing.T, s kafka.Settings) goka.Producer {
 	t.Helper()
 	p, err := s.KgoProducerBuilder()(nil, "kgo-producer-test", goka.DefaultHasher())
 	if err != nil {
@@ -171,7 +172,7 @@ func TestKgoProducerRunsAProcessor(t *testing.T) {
 // TestKgoProducerCloseFlushes emits records and closes the producer at once:
 // Close returns after every promise was finished without error. An emit
 // after Close does not panic, as it would with sarama; its promise fails
-// with ErrProducerClosed.
+// with kafka.ErrProducerClosed.
 func TestKgoProducerCloseFlushes(t *testing.T) {
 	const n = 2000
 	c := startCluster(t)
@@ -205,8 +206,8 @@ func TestKgoProducerCloseFlushes(t *testing.T) {
 	p.Emit("close-flushes", "late", []byte("v")).Then(func(err error) { errc <- err })
 	select {
 	case err := <-errc:
-		if !errors.Is(err, ErrProducerClosed) || !errors.Is(err, kgo.ErrClientClosed) {
-			t.Errorf("emit after Close: %v, want ErrProducerClosed", err)
+		if !errors.Is(err, kafka.ErrProducerClosed) || !errors.Is(err, kgo.ErrClientClosed) {
+			t.Errorf("emit after Close: %v, want kafka.ErrProducerClosed", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the promise of an emit after Close was not finished")

@@ -1,4 +1,4 @@
-package broker
+package kafka
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // (GSSAPI, OAUTHBEARER without a token provider): build the producer from a
 // copy of the Settings whose sarama config has SASL off, and pass kgo.SASL to
 // it.
-var ErrUnsupportedSASL = errors.New("broker: SASL mechanism not carried over to franz-go")
+var ErrUnsupportedSASL = errors.New("kafka: SASL mechanism not carried over to franz-go")
 
 // kgoSecurity returns the franz-go options that connect as the sarama config
 // cfg does: its TLS config and its SASL credentials (PLAIN, SCRAM-SHA-256,

@@ -1,4 +1,4 @@
-package broker_test
+package kafka_test
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kgo"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -93,14 +94,14 @@ func TestSecuredClusters(t *testing.T) {
 	watch := &leakWatch{}
 	t.Cleanup(func() {
 		// sarama's logger is global: TestMain points it at SaramaLog.
-		watch.add("%s", broker.SaramaLog.String())
+		watch.add("%s", kafka.SaramaLog.String())
 		watch.check(t)
 	})
-	server, roots := broker.SelfSignedTLS(t)
+	server, roots := kafka.SelfSignedTLS(t)
 	for _, m := range securedModes {
 		t.Run(m.name, func(t *testing.T) {
 			t.Parallel()
-			var opts []broker.ClusterOption
+			var opts []broker.Option
 			if m.tls {
 				opts = append(opts, broker.WithClusterTLS(server))
 			}
@@ -141,11 +142,11 @@ func TestSecuredClusters(t *testing.T) {
 				return
 			}
 			t.Run("wrong password", func(t *testing.T) {
-				ropts := []broker.RemoteOption{broker.WithSASL(m.mechanism, securedUser, wrongSecret)}
+				ropts := []kafka.Option{kafka.WithSASL(m.mechanism, securedUser, wrongSecret)}
 				if m.tls {
-					ropts = append(ropts, broker.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+					ropts = append(ropts, kafka.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 				}
-				wrong, err := broker.Remote(c.Brokers(), ropts...)
+				wrong, err := kafka.Remote(c.Brokers(), ropts...)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -162,7 +163,7 @@ const promptly = 10 * time.Second
 
 // refused checks that every client of s fails promptly with
 // ErrAuthenticationFailed.
-func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
+func refused(t *testing.T, s kafka.Settings, watch *leakWatch) {
 	check := func(what string, f func(ctx context.Context) error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -171,7 +172,7 @@ func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
 		err := f(ctx)
 		took := time.Since(began)
 		watch.add("%s: %v", what, err)
-		if !errors.Is(err, broker.ErrAuthenticationFailed) {
+		if !errors.Is(err, kafka.ErrAuthenticationFailed) {
 			t.Errorf("%s: %v, want ErrAuthenticationFailed", what, err)
 		}
 		if took > promptly {
@@ -230,8 +231,8 @@ func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
 		err = proc.Run(ctx)
 	}
 	watch.add("adapter processor: %v", err)
-	if err == nil || !strings.Contains(err.Error(), broker.ErrAuthenticationFailed.Error()) {
-		t.Errorf("adapter processor: %v, want a message with %q", err, broker.ErrAuthenticationFailed)
+	if err == nil || !strings.Contains(err.Error(), kafka.ErrAuthenticationFailed.Error()) {
+		t.Errorf("adapter processor: %v, want a message with %q", err, kafka.ErrAuthenticationFailed)
 	}
 	if took := time.Since(began); took > promptly {
 		t.Errorf("adapter processor: took %s to fail, want under %s", took, promptly)
@@ -242,7 +243,7 @@ func refused(t *testing.T, s broker.Settings, watch *leakWatch) {
 // dead-letter policy and tracing, through producer, and checks the output,
 // the dead letter, and that neither its spans nor its headers carry a
 // password.
-func adapterRoundTrip(t *testing.T, s broker.Settings, name string, producer goka.ProducerBuilder, watch *leakWatch) {
+func adapterRoundTrip(t *testing.T, s kafka.Settings, name string, producer goka.ProducerBuilder, watch *leakWatch) {
 	in, out := goka.Stream("adapter-in-"+name), goka.Stream("adapter-out-"+name)
 	group := goka.Group("adapter-" + name)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -342,7 +343,7 @@ func passThrough(t *testing.T, name string) *dsl.Topology {
 }
 
 // dslRoundTrip runs passThrough with producer and checks its output.
-func dslRoundTrip(t *testing.T, s broker.Settings, name string, producer dsl.Producer, watch *leakWatch) {
+func dslRoundTrip(t *testing.T, s kafka.Settings, name string, producer dsl.Producer, watch *leakWatch) {
 	name = "dsl-" + name
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -373,7 +374,7 @@ func dslRoundTrip(t *testing.T, s broker.Settings, name string, producer dsl.Pro
 }
 
 // newClient is a franz-go client of s that logs to watch at debug level.
-func newClient(t *testing.T, s broker.Settings, watch *leakWatch, opts ...kgo.Opt) *kgo.Client {
+func newClient(t *testing.T, s kafka.Settings, watch *leakWatch, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append(s.KgoOptions(), append([]kgo.Opt{kgo.WithLogger(kgo.BasicLogger(watch, kgo.LogLevelDebug, nil))}, opts...)...)...)
 	if err != nil {
@@ -384,7 +385,7 @@ func newClient(t *testing.T, s broker.Settings, watch *leakWatch, opts ...kgo.Op
 }
 
 // consumeN reads topic from its start until it has n records or ctx ends.
-func consumeN(ctx context.Context, t *testing.T, s broker.Settings, topic string, n int, watch *leakWatch) []*kgo.Record {
+func consumeN(ctx context.Context, t *testing.T, s kafka.Settings, topic string, n int, watch *leakWatch) []*kgo.Record {
 	t.Helper()
 	cl := newClient(t, s, watch, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var got []*kgo.Record

@@ -1,4 +1,4 @@
-package broker
+package kafka
 
 import (
 	"context"
@@ -42,23 +42,23 @@ func (s Settings) EnsureTopics(ctx context.Context, topics ...string) error {
 	opts, guard := s.kgoOptions()
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return fmt.Errorf("broker: ensure topics: %w", err)
+		return fmt.Errorf("kafka: ensure topics: %w", err)
 	}
 	adm := kadm.NewClient(cl)
 	defer adm.Close()
 
 	created, err := adm.CreateTopics(ctx, int32(s.Partitions), int16(s.ReplicationFactor), nil, topics...)
 	if err != nil {
-		return fmt.Errorf("broker: create topics %q: %w", topics, authError(err, guard))
+		return fmt.Errorf("kafka: create topics %q: %w", topics, authError(err, guard))
 	}
 	for _, t := range topics {
 		r, ok := created[t]
 		switch {
 		case !ok:
-			return fmt.Errorf("broker: create topic %q: not in the response", t)
+			return fmt.Errorf("kafka: create topic %q: not in the response", t)
 		case r.Err == nil, errors.Is(r.Err, kerr.TopicAlreadyExists):
 		default:
-			return fmt.Errorf("broker: create topic %q: %w", t, r.Err)
+			return fmt.Errorf("kafka: create topic %q: %w", t, r.Err)
 		}
 	}
 	return s.awaitTopics(ctx, adm, topics)
@@ -72,13 +72,13 @@ func (s Settings) awaitTopics(ctx context.Context, adm *kadm.Client, topics []st
 	for {
 		details, err := adm.ListTopics(ctx, topics...)
 		if err != nil {
-			return fmt.Errorf("broker: list topics %q: %w", topics, err)
+			return fmt.Errorf("kafka: list topics %q: %w", topics, err)
 		}
 		ready := true
 		for _, t := range topics {
 			d, ok := details[t]
 			if ok && d.Err != nil && !kerr.IsRetriable(d.Err) {
-				return fmt.Errorf("broker: describe topic %q: %w", t, d.Err)
+				return fmt.Errorf("kafka: describe topic %q: %w", t, d.Err)
 			}
 			if !ok || d.Err != nil || len(d.Partitions) == 0 || !allLed(d.Partitions) {
 				ready = false
@@ -93,7 +93,7 @@ func (s Settings) awaitTopics(ctx context.Context, adm *kadm.Client, topics []st
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("broker: wait for topics %q: %w", topics, context.Cause(ctx))
+			return fmt.Errorf("kafka: wait for topics %q: %w", topics, context.Cause(ctx))
 		case <-tick.C:
 		}
 	}

@@ -1,4 +1,4 @@
-package broker
+package kafka
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 	_, _, securityErr := kgoSecurity(cfg)
 	return func(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
 		if securityErr != nil {
-			return nil, fmt.Errorf("broker: franz-go producer: %w", securityErr)
+			return nil, fmt.Errorf("kafka: franz-go producer: %w", securityErr)
 		}
 		// Each producer gets its own guard: it remembers whether its
 		// client ever authenticated.
@@ -71,7 +71,7 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 		base = append(base, security...)
 		cl, err := kgo.NewClient(append(base, opts...)...)
 		if err != nil {
-			return nil, fmt.Errorf("broker: franz-go producer: %w", err)
+			return nil, fmt.Errorf("kafka: franz-go producer: %w", err)
 		}
 		// A producer retries a connection the cluster refuses for as long
 		// as a record may wait (forever, by default): with SASL, the
@@ -79,7 +79,7 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 		// here rather than hang every emit.
 		if err := checkAuth(cl, g); err != nil {
 			cl.Close()
-			return nil, fmt.Errorf("broker: franz-go producer: %w", err)
+			return nil, fmt.Errorf("kafka: franz-go producer: %w", err)
 		}
 		return &kgoProducer{client: cl, guard: g}, nil
 	}
@@ -89,14 +89,10 @@ func (s Settings) KgoProducerBuilder(opts ...kgo.Opt) goka.ProducerBuilder {
 // partition's batch fill before sending it. Lingering trades requests for
 // acknowledgement latency, and an async processor holds every record until
 // its writes are acknowledged: the shorter the linger, the fewer records
-// wait, and the fewer hit the executor's pending bounds. Measured with riffle
-// bench (async, 0 and 1 ms of callback latency, two 3-run sweeps each): 1 ms
-// 225k-239k and 150k-151k records/s; 2 ms 201k-236k and 143k-150k; 5 ms
-// 233k and 143k-145k; 10 ms (franz-go's default) 216k-233k and 138k-139k.
-// A sync processor on this producer, which waits for no acknowledgement,
-// measured 5 to 11% slower at 1 and 2 ms of callback latency with 1 ms than
-// with 10 ms (docs/benchmarks.md, table 2): pass kgo.ProducerLinger to
-// choose otherwise.
+// wait, and the fewer hit the executor's pending bounds. A sync processor,
+// which waits for no acknowledgement, is a little faster with a longer
+// linger: pass kgo.ProducerLinger to choose otherwise. docs/benchmarks.md
+// has the measurements.
 const DefaultKgoProducerLinger = time.Millisecond
 
 // KgoProducerCloseTimeout bounds how long a KgoProducerBuilder producer's
@@ -105,7 +101,7 @@ const KgoProducerCloseTimeout = 60 * time.Second
 
 // ErrProducerClosed fails the emits made after a KgoProducerBuilder producer
 // was closed.
-var ErrProducerClosed = errors.New("broker: producer closed")
+var ErrProducerClosed = errors.New("kafka: producer closed")
 
 // hashWith adapts goka's hasher to franz-go's hash function. A goka hasher
 // returns a new hash.Hash32 per call, as sarama's hash partitioner expects.
@@ -233,7 +229,7 @@ func (p *kgoProducer) Close() error {
 	err := p.client.Flush(ctx)
 	p.client.Close()
 	if err != nil {
-		return fmt.Errorf("broker: franz-go producer: flush on close: %w", err)
+		return fmt.Errorf("kafka: franz-go producer: flush on close: %w", err)
 	}
 	return nil
 }
