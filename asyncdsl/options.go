@@ -6,8 +6,9 @@ import (
 )
 
 // Defaults. They suit work dominated by remote calls of a few milliseconds:
-// with 256 workers and 2 ms calls one executor sustains about 128k records/s
-// if keys are diverse enough to keep the workers busy.
+// 256 workers and 2 ms calls bound one executor at 128k records/s (workers
+// divided by latency), reached when keys are diverse enough to keep the
+// workers busy (docs/benchmarks.md has what it reaches).
 const (
 	DefaultWorkers                = 256
 	DefaultMaxQueuedPerKey        = 128

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/samber/lo"
 )
 
 // DefaultStatsTopKeys is how many blocked keys Stats lists per partition.
@@ -149,12 +151,8 @@ func (e *Executor) StatsTopKeys(topKeys int) Stats {
 		slices.SortFunc(ls, func(x, y *lane) int {
 			return cmp.Or(cmp.Compare(y.count, x.count), cmp.Compare(x.key.key, y.key.key))
 		})
-		ls = ls[:min(len(ls), topKeys)]
-		ks := make([]KeyStats, len(ls))
-		for i, l := range ls {
-			ks[i] = laneStats(l, now)
-		}
-		keys[p] = ks
+		top := ls[:min(len(ls), topKeys)]
+		keys[p] = lo.Map(top, func(l *lane, _ int) KeyStats { return laneStats(l, now) })
 	}
 
 	type entry struct {
@@ -203,10 +201,7 @@ func (e *Executor) StatsTopKeys(topKeys int) Stats {
 			cmp.Compare(x.created, y.created),
 		)
 	})
-	s.Partitions = make([]PartitionStats, len(entries))
-	for i := range entries {
-		s.Partitions[i] = entries[i].p
-	}
+	s.Partitions = lo.Map(entries, func(x entry, _ int) PartitionStats { return x.p })
 	return s
 }
 

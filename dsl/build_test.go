@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 )
 
@@ -18,69 +19,69 @@ func TestBuildErrors(t *testing.T) {
 		where string // a substring the message must contain
 	}{
 		{"nil filter", func(b *dsl.Builder) {
-			dsl.From(b, "in", dsl.String()).Filter(nil).To("out", dsl.String())
+			dsl.From(b, "in", codec.String()).Filter(nil).To("out", codec.String())
 		}, dsl.ErrNilFunc, "step 1 (Filter)"},
 		{"nil map", func(b *dsl.Builder) {
-			dsl.MapValues[string, int64](dsl.From(b, "in", dsl.String()), nil)
+			dsl.MapValues[string, int64](dsl.From(b, "in", codec.String()), nil)
 		}, dsl.ErrNilFunc, "step 1 (MapValues)"},
 		{"empty source topic", func(b *dsl.Builder) {
-			dsl.From(b, "", dsl.String())
+			dsl.From(b, "", codec.String())
 		}, dsl.ErrEmptyName, "step 0 (From)"},
 		{"empty sink topic", func(b *dsl.Builder) {
-			dsl.From(b, "in", dsl.String()).To("", dsl.String())
+			dsl.From(b, "in", codec.String()).To("", codec.String())
 		}, dsl.ErrEmptyName, "step 1 (To)"},
 		{"missing source codec", func(b *dsl.Builder) {
 			dsl.From[string](b, "in", nil)
 		}, dsl.ErrMissingCodec, "step 0 (From in)"},
 		{"missing sink codec", func(b *dsl.Builder) {
-			dsl.From(b, "in", dsl.String()).To("out", nil)
+			dsl.From(b, "in", codec.String()).To("out", nil)
 		}, dsl.ErrMissingCodec, "step 1 (To out)"},
 		{"missing repartition codec", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			dsl.MapValues(in, func(_ string, v string) []byte { return []byte(v) }).
 				SelectKey(func(k string, _ []byte) string { return k }).GroupByKey().Count("n")
 		}, dsl.ErrMissingCodec, "step 3 (Count n)"},
 		{"missing reduce codec", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			dsl.MapValues(in, func(_ string, v string) int { return len(v) }).GroupByKey().Reduce("r", func(a, b int) int { return a + b })
 		}, dsl.ErrMissingCodec, "step 2 (Reduce r)"},
 		{"topic read twice", func(b *dsl.Builder) {
-			dsl.From(b, "in", dsl.String())
-			dsl.From(b, "in", dsl.String())
+			dsl.From(b, "in", codec.String())
+			dsl.From(b, "in", codec.String())
 		}, dsl.ErrNameClash, "already read at step 0"},
 		{"table declared twice", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			in.GroupByKey().Count("c")
 			in.GroupByKey().Count("c")
 		}, dsl.ErrNameClash, "step 2 (Count c)"},
 		{"sink writes an internal topic", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			in.GroupByKey().Count("c")
-			in.To("app-c-table", dsl.String())
+			in.To("app-c-table", codec.String())
 		}, dsl.ErrNameClash, "app-c-table"},
 		{"async without pool", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			dsl.ProcessValues(in, func(*dsl.ValuesContext[string], string, string) error { return nil }).Async(nil)
 		}, dsl.ErrAsync, "step 1 (ProcessValues)"},
 		{"async twice", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			p := dsl.ProcessValues(in, func(*dsl.ValuesContext[string], string, string) error { return nil })
 			p.Async(pool)
 			p.Async(pool)
 		}, dsl.ErrAsync, "twice"},
 		{"async with invalid options", func(b *dsl.Builder) {
-			in := dsl.From(b, "in", dsl.String())
+			in := dsl.From(b, "in", codec.String())
 			dsl.ProcessValues(in, func(*dsl.ValuesContext[string], string, string) error { return nil }).Async(pool, asyncdsl.WithWorkers(-1))
 		}, dsl.ErrAsync, `pool "p"`},
 		{"store of two groups", func(b *dsl.Builder) {
-			st := dsl.NewStore(b, "s", dsl.Int64())
+			st := dsl.NewStore(b, "s", codec.Int64())
 			f := func(*dsl.ValuesContext[string], string, string) error { return nil }
-			dsl.ProcessValues(dsl.From(b, "a", dsl.String()), f, dsl.WithStore(st))
-			dsl.ProcessValues(dsl.From(b, "b", dsl.String()), f, dsl.WithStore(st))
+			dsl.ProcessValues(dsl.From(b, "a", codec.String()), f, dsl.WithStore(st))
+			dsl.ProcessValues(dsl.From(b, "b", codec.String()), f, dsl.WithStore(st))
 		}, dsl.ErrNameClash, "step 3 (ProcessValues s)"},
 		{"stream of another builder", func(b *dsl.Builder) {
 			other := dsl.NewBuilder("other")
-			dsl.Merge(dsl.From(b, "in", dsl.String()), dsl.From(other, "x", dsl.String()))
+			dsl.Merge(dsl.From(b, "in", codec.String()), dsl.From(other, "x", codec.String()))
 		}, dsl.ErrForeignStream, "Merge"},
 		{"no source", func(b *dsl.Builder) {}, dsl.ErrEmptyTopology, "reads no topic"},
 	}
@@ -108,7 +109,7 @@ func TestBuildErrors(t *testing.T) {
 
 func TestBuildTwice(t *testing.T) {
 	b := dsl.NewBuilder("app")
-	dsl.From(b, "in", dsl.String()).To("out", dsl.String())
+	dsl.From(b, "in", codec.String()).To("out", codec.String())
 	if _, err := b.Build(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +135,8 @@ func TestBuildErrorsOfTopologyOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := dsl.NewBuilder("app", tc.opts...)
-			in := dsl.From(b, "in", dsl.String())
-			in.To("out", dsl.String())
+			in := dsl.From(b, "in", codec.String())
+			in.To("out", codec.String())
 			in.GroupByKey().Count("c")
 			topo, err := b.Build()
 			if err == nil {
@@ -149,8 +150,8 @@ func TestBuildErrorsOfTopologyOptions(t *testing.T) {
 
 	// One dead-letter topic for every group is fine.
 	b := dsl.NewBuilder("app", dlq, dsl.WithDeadLetterTopic("app-rejects"))
-	in := dsl.From(b, "in", dsl.String())
-	in.To("out", dsl.String())
+	in := dsl.From(b, "in", codec.String())
+	in.To("out", codec.String())
 	in.SelectKey(func(_, v string) string { return v }).GroupByKey().Count("c")
 	topo, err := b.Build()
 	if err != nil {

@@ -89,7 +89,7 @@ type node struct {
 	asyncOpts []asyncdsl.Option
 
 	codec      goka.Codec // codec of the step's output values; nil if unknown
-	typedCodec any        // the same codec as a Codec[V]
+	typedCodec any        // the same codec as a codec.Codec[V]
 
 	sinkTopic string     // kSink
 	sinkCodec goka.Codec // kSink

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 )
 
@@ -18,23 +19,23 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 func shopTopology() *dsl.Builder {
 	b := dsl.NewBuilder("shop")
 	remote := dsl.NewPool("remote", asyncdsl.WithWorkers(8))
-	customers := dsl.TableFrom(b, "customers", dsl.String())
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	customers := dsl.TableFrom(b, "customers", codec.String())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	valid := orders.Filter(func(_ string, o Order) bool { return o.Amount > 0 })
 	priced := dsl.ProcessValues(valid, func(c *dsl.ValuesContext[Order], _ string, o Order) error {
 		c.Forward(o)
 		return nil
-	}).Async(remote).WithCodec(dsl.JSON[Order]())
+	}).Async(remote).WithCodec(codec.JSON[Order]())
 	byCustomer := priced.SelectKey(func(_ string, o Order) string { return o.Customer })
-	byCustomer.GroupByKey().Count("orders-per-customer").ToStream().To("order-counts", dsl.Int64())
+	byCustomer.GroupByKey().Count("orders-per-customer").ToStream().To("order-counts", codec.Int64())
 	dsl.Join(byCustomer, customers, func(_ string, o Order, name string) string { return name + ":" + o.ID }).
-		To("named-orders", dsl.String())
+		To("named-orders", codec.String())
 	dsl.Lookup(orders, customers, func(_ string, o Order) string { return o.Customer },
 		func(_ string, o Order, _ string, found bool) Order { return o }).
-		FilterNot(func(_ string, o Order) bool { return o.Amount > 0 }).To("refunds", dsl.JSON[Order]())
-	amounts := dsl.MapValues(byCustomer, func(_ string, o Order) int64 { return o.Amount }).WithCodec(dsl.Int64())
+		FilterNot(func(_ string, o Order) bool { return o.Amount > 0 }).To("refunds", codec.JSON[Order]())
+	amounts := dsl.MapValues(byCustomer, func(_ string, o Order) int64 { return o.Amount }).WithCodec(codec.Int64())
 	amounts.GroupByKey().WindowedBy(time.Hour, nil).Reduce("hourly-amount", func(a, b int64) int64 { return a + b })
-	returns := dsl.From(b, "returns", dsl.JSON[Order]())
+	returns := dsl.From(b, "returns", codec.JSON[Order]())
 	dsl.Merge(orders, returns).GroupByKey().Count("events-per-order")
 	return b
 }

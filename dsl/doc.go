@@ -5,15 +5,16 @@
 // # Style
 //
 // Keys are strings, as in goka. Values are typed: a Stream[V] or Table[T] is
-// built from a topic and a Codec[V], and codecs are converted to goka.Codec at
-// the edge, so user functions never see an any. Go methods cannot have type
-// parameters, so operators that change the value type are package functions
-// (MapValues, Map, FlatMap, FlatMapValues, Process, ProcessValues, Aggregate,
+// built from a topic and a codec.Codec[V] (package codec), and codecs are
+// converted to goka.Codec at the edge (codec.Goka), so user functions never
+// see an any. Go methods cannot have type parameters, so operators that
+// change the value type are package functions (MapValues, Map, FlatMap,
+// FlatMapValues, Process, ProcessValues, Aggregate, AggregateWindowed,
 // Join, LeftJoin, Lookup, Merge) and operators that keep it are methods
-// (Filter, FilterNot, Peek, Foreach, SelectKey, Branch, GroupByKey, GroupBy,
-// Count, Reduce, WindowedBy, ToTable, To, WithCodec). Async is a method of
-// the ProcessStream that Process and ProcessValues return, so only those
-// steps can be async.
+// (Filter, FilterNot, Peek, Foreach, SelectKey, Branch, GroupByKey,
+// GroupBy, Count, Reduce, WindowedBy, ToTable, To, WithCodec).
+// Async is a method of the ProcessStream that Process and ProcessValues
+// return, so only those steps can be async.
 //
 // Chaining never fails: problems (a nil function, an empty topic name, a
 // missing codec, a name clash, an Async step that cannot work) are recorded
@@ -28,7 +29,7 @@
 //	b := dsl.NewBuilder("shop")
 //	remote := dsl.NewPool("customer-service", asyncdsl.WithWorkers(32))
 //
-//	purchases := dsl.From(b, "purchases", dsl.JSON[Purchase]())
+//	purchases := dsl.From(b, "purchases", codec.JSON[Purchase]())
 //	enriched := dsl.ProcessValues(purchases,
 //		func(c *dsl.ValuesContext[Enriched], _ string, p Purchase) error {
 //			region, err := customerRegion(c.Context(), p.Customer)
@@ -37,12 +38,12 @@
 //			}
 //			c.Forward(Enriched{Purchase: p, Region: region})
 //			return nil
-//		}).Async(remote).WithCodec(dsl.JSON[Enriched]())
+//		}).Async(remote).WithCodec(codec.JSON[Enriched]())
 //	enriched.
 //		GroupBy(func(_ string, e Enriched) string { return e.Customer }).
 //		Count("purchases-per-customer").
 //		ToStream().
-//		To("customer-counts", dsl.Int64())
+//		To("customer-counts", codec.Int64())
 //
 //	topo, err := b.Build()
 //	if err != nil { ... }

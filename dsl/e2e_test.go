@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -36,7 +37,7 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 
 	b := dsl.NewBuilder("e2e")
 	remote := dsl.NewPool("remote", asyncdsl.WithWorkers(16))
-	purchases := dsl.From(b, "purchases", dsl.JSON[Purchase]())
+	purchases := dsl.From(b, "purchases", codec.JSON[Purchase]())
 	enriched := dsl.ProcessValues(purchases, func(c *dsl.ValuesContext[Enriched], _ string, p Purchase) error {
 		region, err := customerRegion(c.Context(), p.Customer)
 		if err != nil {
@@ -44,13 +45,13 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 		}
 		c.Forward(Enriched{Purchase: p, Region: region})
 		return nil
-	}).Async(remote).WithCodec(dsl.JSON[Enriched]())
+	}).Async(remote).WithCodec(codec.JSON[Enriched]())
 	byCustomer := enriched.SelectKey(func(_ string, e Enriched) string { return e.Customer })
 	counts := byCustomer.GroupByKey().Count("counts")
-	counts.ToStream().To("counts-out", dsl.Int64())
-	dsl.Join(dsl.From(b, "visits", dsl.String()), counts, func(k, page string, n int64) string {
+	counts.ToStream().To("counts-out", codec.Int64())
+	dsl.Join(dsl.From(b, "visits", codec.String()), counts, func(k, page string, n int64) string {
 		return fmt.Sprintf("%s:%d", page, n)
-	}).To("visits-out", dsl.String())
+	}).To("visits-out", codec.String())
 
 	topo, err := b.Build()
 	if err != nil {
@@ -202,13 +203,13 @@ func TestRunRejoinsAfterJoinTimeout(t *testing.T) {
 	})
 
 	b := dsl.NewBuilder("rj")
-	upper := dsl.ProcessValues(dsl.From(b, "rj-in", dsl.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
+	upper := dsl.ProcessValues(dsl.From(b, "rj-in", codec.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
 		c.Forward(strings.ToUpper(v))
 		return nil
-	}).Async(dsl.NewPool("rj", asyncdsl.WithWorkers(4))).WithCodec(dsl.String())
+	}).Async(dsl.NewPool("rj", asyncdsl.WithWorkers(4))).WithCodec(codec.String())
 	// Counting by the new key needs a repartition topic: a second, sync,
 	// group.
-	upper.SelectKey(func(_ string, v string) string { return v }).GroupByKey().Count("n").ToStream().To("rj-out", dsl.Int64())
+	upper.SelectKey(func(_ string, v string) string { return v }).GroupByKey().Count("n").ToStream().To("rj-out", codec.Int64())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/kafka"
@@ -140,11 +141,11 @@ func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
 	s := startCluster(t)
 	b := dsl.NewBuilder("badin")
 	pool := dsl.NewPool("remote", asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError))
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	dsl.ProcessValues(orders, func(c *dsl.ValuesContext[int64], _ string, o Order) error {
 		c.Forward(o.Amount)
 		return nil
-	}).Async(pool).To("amounts", dsl.Int64())
+	}).Async(pool).To("amounts", codec.Int64())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -188,14 +189,14 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 	b := dsl.NewBuilder("syncpol",
 		dsl.WithErrorPolicy(asyncdsl.DeadLetterOnError),
 		dsl.WithDeadLetterTopic(dlq))
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	dsl.ProcessValues(orders, func(c *dsl.ValuesContext[int64], _ string, o Order) error {
 		if o.Amount < 0 {
 			return fmt.Errorf("negative amount %d", o.Amount)
 		}
 		c.Forward(o.Amount)
 		return nil
-	}).To("amounts", dsl.Int64())
+	}).To("amounts", codec.Int64())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -227,7 +228,7 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 func TestSyncGroupFailsOnUndecodableRecord(t *testing.T) {
 	s := startCluster(t)
 	b := dsl.NewBuilder("syncfail")
-	dsl.From(b, "orders", dsl.JSON[Order]()).To("copies", dsl.JSON[Order]())
+	dsl.From(b, "orders", codec.JSON[Order]()).To("copies", codec.JSON[Order]())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -287,9 +288,9 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 	build := func(t *testing.T) *dsl.Topology {
 		b := dsl.NewBuilder("twice")
 		pool := dsl.NewPool("p")
-		st := dsl.NewStore(b, "sums", dsl.Int64())
-		orders := dsl.From(b, "orders", dsl.JSON[Order]())
-		orders.GroupByKey().Count("counts").ToStream().To("counts-out", dsl.Int64())
+		st := dsl.NewStore(b, "sums", codec.Int64())
+		orders := dsl.From(b, "orders", codec.JSON[Order]())
+		orders.GroupByKey().Count("counts").ToStream().To("counts-out", codec.Int64())
 		dsl.ProcessValues(orders.SelectKey(func(_ string, o Order) string { return o.Customer }),
 			func(c *dsl.ValuesContext[int64], _ string, o Order) error {
 				n, _, err := st.Get(c)
@@ -302,7 +303,7 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 				}
 				c.Forward(n)
 				return nil
-			}, dsl.WithStore(st)).Async(pool).To("sums-out", dsl.Int64())
+			}, dsl.WithStore(st)).Async(pool).To("sums-out", codec.Int64())
 		topo, err := b.Build()
 		if err != nil {
 			t.Fatal(err)
@@ -365,14 +366,14 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
 	s := startCluster(t)
 	b := dsl.NewBuilder("popts")
-	st := dsl.NewStore(b, "last", dsl.Int64())
-	dsl.ProcessValues(dsl.From(b, "orders", dsl.JSON[Order]()), func(c *dsl.ValuesContext[int64], _ string, o Order) error {
+	st := dsl.NewStore(b, "last", codec.Int64())
+	dsl.ProcessValues(dsl.From(b, "orders", codec.JSON[Order]()), func(c *dsl.ValuesContext[int64], _ string, o Order) error {
 		if err := st.Set(c, o.Amount); err != nil {
 			return err
 		}
 		c.Forward(o.Amount)
 		return nil
-	}, dsl.WithStore(st)).Async(dsl.NewPool("p")).To("amounts", dsl.Int64())
+	}, dsl.WithStore(st)).Async(dsl.NewPool("p")).To("amounts", codec.Int64())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

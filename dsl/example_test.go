@@ -7,6 +7,7 @@ import (
 
 	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 )
 
@@ -44,7 +45,7 @@ func Example() {
 	remote := dsl.NewPool("customer-service",
 		asyncdsl.WithWorkers(32), asyncdsl.WithCallTimeout(time.Second))
 
-	purchases := dsl.From(b, "purchases", dsl.JSON[Purchase]())
+	purchases := dsl.From(b, "purchases", codec.JSON[Purchase]())
 	enriched := dsl.ProcessValues(purchases,
 		func(c *dsl.ValuesContext[Enriched], _ string, p Purchase) error {
 			region, err := customerRegion(c.Context(), p.Customer)
@@ -53,12 +54,12 @@ func Example() {
 			}
 			c.Forward(Enriched{Purchase: p, Region: region})
 			return nil
-		}).Async(remote).WithCodec(dsl.JSON[Enriched]())
+		}).Async(remote).WithCodec(codec.JSON[Enriched]())
 	enriched.
 		GroupBy(func(_ string, e Enriched) string { return e.Customer }).
 		Count("purchases-per-customer").
 		ToStream().
-		To("customer-counts", dsl.Int64())
+		To("customer-counts", codec.Int64())
 
 	topo, err := b.Build()
 	if err != nil {

@@ -9,28 +9,29 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 )
 
 func TestStatelessOperators(t *testing.T) {
 	b := dsl.NewBuilder("app")
-	in := dsl.From(b, "in", dsl.String())
+	in := dsl.From(b, "in", codec.String())
 	var mu sync.Mutex
 	var peeked, each []string
 	in.Filter(func(_ string, v string) bool { return v != "skip" }).
 		FilterNot(func(k string, _ string) bool { return k == "drop" }).
 		Peek(func(k, v string) { mu.Lock(); peeked = append(peeked, k+"="+v); mu.Unlock() }).
-		To("filtered", dsl.String())
-	dsl.MapValues(in, func(_ string, v string) int64 { return int64(len(v)) }).To("lengths", dsl.Int64())
-	dsl.Map(in, func(k, v string) (string, string) { return v, k }).To("swapped", dsl.String())
-	dsl.FlatMapValues(in, func(_ string, v string) []string { return strings.Split(v, ",") }).To("parts", dsl.String())
+		To("filtered", codec.String())
+	dsl.MapValues(in, func(_ string, v string) int64 { return int64(len(v)) }).To("lengths", codec.Int64())
+	dsl.Map(in, func(k, v string) (string, string) { return v, k }).To("swapped", codec.String())
+	dsl.FlatMapValues(in, func(_ string, v string) []string { return strings.Split(v, ",") }).To("parts", codec.String())
 	dsl.FlatMap(in, func(k, v string) []dsl.KeyValue[string] {
 		var out []dsl.KeyValue[string]
 		for _, p := range strings.Split(v, ",") {
 			out = append(out, dsl.KeyValue[string]{Key: p, Value: k})
 		}
 		return out
-	}).To("inverted", dsl.String())
+	}).To("inverted", codec.String())
 	in.Foreach(func(k, v string) { mu.Lock(); each = append(each, k+"="+v); mu.Unlock() })
 
 	tt, topo := startOnTester(t, b)
@@ -56,17 +57,17 @@ func TestStatelessOperators(t *testing.T) {
 
 func TestBranchAndMerge(t *testing.T) {
 	b := dsl.NewBuilder("app")
-	in := dsl.From(b, "in", dsl.Int64())
+	in := dsl.From(b, "in", codec.Int64())
 	arms := in.Branch(
 		func(_ string, v int64) bool { return v < 0 },
 		func(_ string, v int64) bool { return v%2 == 0 },
 	)
-	arms[0].To("negative", dsl.Int64())
-	arms[1].To("even", dsl.Int64())
+	arms[0].To("negative", codec.Int64())
+	arms[1].To("even", codec.Int64())
 	// Merge within one group, and with a stream of another group.
-	other := dsl.From(b, "other", dsl.Int64())
-	dsl.Merge(arms[0], arms[1]).To("branched", dsl.Int64())
-	dsl.Merge(in, other).To("merged", dsl.Int64())
+	other := dsl.From(b, "other", codec.Int64())
+	dsl.Merge(arms[0], arms[1]).To("branched", codec.Int64())
+	dsl.Merge(in, other).To("merged", codec.Int64())
 
 	tt, topo := startOnTester(t, b)
 	if n := len(topo.Groups()); n != 3 {
@@ -85,9 +86,9 @@ func TestBranchAndMerge(t *testing.T) {
 
 func TestSelectKeyCountRepartitions(t *testing.T) {
 	b := dsl.NewBuilder("shop")
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	counts := orders.SelectKey(func(_ string, o Order) string { return o.Customer }).GroupByKey().Count("per-customer")
-	counts.ToStream().To("counts", dsl.Int64())
+	counts.ToStream().To("counts", codec.Int64())
 
 	tt, topo := startOnTester(t, b)
 	gs := topo.Groups()
@@ -106,7 +107,7 @@ func TestSelectKeyCountRepartitions(t *testing.T) {
 
 func TestAggregateReduceToTableInOneGroup(t *testing.T) {
 	b := dsl.NewBuilder("agg")
-	amounts := dsl.From(b, "amounts", dsl.Int64())
+	amounts := dsl.From(b, "amounts", codec.Int64())
 	amounts.GroupByKey().Reduce("max", func(a, v int64) int64 { return max(a, v) })
 	// A second aggregation of the same stream needs a table of its own: the
 	// builder cuts it into a second group.
@@ -118,9 +119,9 @@ func TestAggregateReduceToTableInOneGroup(t *testing.T) {
 			agg.Items = append(agg.Items, fmt.Sprint(v))
 			return agg
 		},
-		dsl.JSON[Order]())
-	other := dsl.From(b, "latest", dsl.String())
-	other.ToTable("last", dsl.String())
+		codec.JSON[Order]())
+	other := dsl.From(b, "latest", codec.String())
+	other.ToTable("last", codec.String())
 
 	tt, topo := startOnTester(t, b)
 	if n := len(topo.Groups()); n != 3 {
@@ -148,10 +149,10 @@ func TestTumblingWindowCount(t *testing.T) {
 		At time.Time `json:"at"`
 	}
 	b := dsl.NewBuilder("win")
-	clicks := dsl.From(b, "clicks", dsl.JSON[click]())
+	clicks := dsl.From(b, "clicks", codec.JSON[click]())
 	clicks.GroupByKey().
 		WindowedBy(time.Minute, func(_ string, c click, _ time.Time) time.Time { return c.At }).
-		Count("per-minute").ToStream().To("window-counts", dsl.Int64())
+		Count("per-minute").ToStream().To("window-counts", codec.Int64())
 
 	tt, _ := startOnTester(t, b)
 	out := tt.NewQueueTracker("window-counts")
@@ -169,15 +170,15 @@ func TestTumblingWindowCount(t *testing.T) {
 
 func TestJoinAndLookup(t *testing.T) {
 	b := dsl.NewBuilder("enrich")
-	names := dsl.TableFrom(b, "names", dsl.String())
-	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+	names := dsl.TableFrom(b, "names", codec.String())
+	orders := dsl.From(b, "orders", codec.JSON[Order]())
 	byCustomer := orders.SelectKey(func(_ string, o Order) string { return o.Customer })
-	dsl.Join(byCustomer, names, func(_ string, o Order, name string) string { return o.ID + ":" + name }).To("joined", dsl.String())
+	dsl.Join(byCustomer, names, func(_ string, o Order, name string) string { return o.ID + ":" + name }).To("joined", codec.String())
 	dsl.LeftJoin(byCustomer, names, func(_ string, o Order, name string, ok bool) string {
 		return fmt.Sprintf("%s:%s:%v", o.ID, name, ok)
-	}).To("left-joined", dsl.String())
+	}).To("left-joined", codec.String())
 	dsl.Lookup(orders, names, func(_ string, o Order) string { return o.Customer },
-		func(k string, _ Order, name string, ok bool) string { return fmt.Sprintf("%s:%s:%v", k, name, ok) }).To("looked-up", dsl.String())
+		func(k string, _ Order, name string, ok bool) string { return fmt.Sprintf("%s:%s:%v", k, name, ok) }).To("looked-up", codec.String())
 
 	tt, topo := startOnTester(t, b)
 	if n := len(topo.Groups()); n != 2 {
@@ -194,8 +195,8 @@ func TestJoinAndLookup(t *testing.T) {
 
 func TestProcessWithStoreAndMetadata(t *testing.T) {
 	b := dsl.NewBuilder("proc")
-	seen := dsl.NewStore(b, "seen", dsl.Int64())
-	in := dsl.From(b, "in", dsl.String())
+	seen := dsl.NewStore(b, "seen", codec.Int64())
+	in := dsl.From(b, "in", codec.String())
 	dedup := dsl.ProcessValues(in, func(c *dsl.ValuesContext[string], key, v string) error {
 		n, ok, err := seen.Get(c)
 		if err != nil {
@@ -210,13 +211,13 @@ func TestProcessWithStoreAndMetadata(t *testing.T) {
 		}
 		return nil
 	}, dsl.WithStore(seen))
-	dedup.To("first", dsl.String())
+	dedup.To("first", codec.String())
 	dsl.Process(in, func(c *dsl.ProcessContext[string], key, v string) error {
 		for _, w := range strings.Fields(v) {
 			c.Forward(w, key)
 		}
 		return nil
-	}).To("words", dsl.String())
+	}).To("words", codec.String())
 	// A store used by a step that did not declare it is an error, not a panic.
 	dsl.ProcessValues(in, func(c *dsl.ValuesContext[string], key, v string) error {
 		if _, _, err := seen.Get(c); !errors.Is(err, dsl.ErrNoStore) {
@@ -240,8 +241,8 @@ func TestProcessWithStoreAndMetadata(t *testing.T) {
 func TestAsyncProcessOnTester(t *testing.T) {
 	b := dsl.NewBuilder("async")
 	pool := dsl.NewPool("remote", asyncdsl.WithWorkers(4))
-	total := dsl.NewStore(b, "total", dsl.Int64())
-	in := dsl.From(b, "in", dsl.Int64())
+	total := dsl.NewStore(b, "total", codec.Int64())
+	in := dsl.From(b, "in", codec.Int64())
 	calls := 0
 	dsl.ProcessValues(in, func(c *dsl.ValuesContext[int64], key string, v int64) error {
 		calls++  // deterministic mode: one record at a time
@@ -260,7 +261,7 @@ func TestAsyncProcessOnTester(t *testing.T) {
 		}
 		c.Forward(n)
 		return nil
-	}, dsl.WithStore(total)).Async(pool).To("totals", dsl.Int64())
+	}, dsl.WithStore(total)).Async(pool).To("totals", codec.Int64())
 
 	tt, topo := startOnTester(t, b)
 	if g := topo.Groups()[0]; g.Async != "remote" {
@@ -282,14 +283,14 @@ func TestAsyncProcessOnTester(t *testing.T) {
 func TestAsyncErrorPolicySkip(t *testing.T) {
 	b := dsl.NewBuilder("policy")
 	pool := dsl.NewPool("p", asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError))
-	in := dsl.From(b, "in", dsl.String())
+	in := dsl.From(b, "in", codec.String())
 	dsl.ProcessValues(in, func(c *dsl.ValuesContext[string], _ string, v string) error {
 		if v == "bad" {
 			return errors.New("remote said no")
 		}
 		c.Forward(strings.ToUpper(v))
 		return nil
-	}).Async(pool, asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: 2, InitialBackoff: time.Millisecond})).To("out", dsl.String())
+	}).Async(pool, asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: 2, InitialBackoff: time.Millisecond})).To("out", codec.String())
 
 	tt, _ := startOnTester(t, b)
 	out := tt.NewQueueTracker("out")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/codec"
 )
 
 // runCtx is what a step sees of the record being processed: goka's context of
@@ -100,12 +101,12 @@ func (c *ValuesContext[W]) Forward(v W) {
 // whose store differs from its group's starts a new group.
 type Store[S any] struct {
 	spec  *tableSpec
-	codec Codec[S]
+	codec codec.Codec[S]
 }
 
 // NewStore declares a store named name whose values are encoded with c.
-func NewStore[S any](b *Builder, name string, c Codec[S]) *Store[S] {
-	spec := &tableSpec{name: name, codec: toGoka(c), step: -1}
+func NewStore[S any](b *Builder, name string, c codec.Codec[S]) *Store[S] {
+	spec := &tableSpec{name: name, codec: codec.Goka(c), step: -1}
 	n := &node{op: "NewStore", name: name}
 	n.id = len(b.nodes) // for messages only: a store is not a step
 	switch {

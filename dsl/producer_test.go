@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	"github.com/riffle-streams/riffle/kafka"
 )
@@ -12,7 +13,7 @@ import (
 // An unknown producer choice is an error before anything connects.
 func TestWithProducerRejectsUnknown(t *testing.T) {
 	b := dsl.NewBuilder("producer-choice")
-	dsl.From(b, "in", dsl.String()).To("out", dsl.String())
+	dsl.From(b, "in", codec.String()).To("out", codec.String())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/kafka"
+	"github.com/samber/lo"
 )
 
 // RunOption configures Start and Run.
@@ -346,9 +347,5 @@ func (t *Topology) ensureTopics(ctx context.Context, s kafka.Settings) error {
 }
 
 func topicsOf(es []edgeTopic) []string {
-	out := make([]string, 0, len(es))
-	for _, e := range es {
-		out = append(out, e.topic)
-	}
-	return out
+	return lo.Map(es, func(e edgeTopic, _ int) string { return e.topic })
 }

@@ -4,13 +4,14 @@ import (
 	"strconv"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/codec"
 )
 
 // Stream is a typed stream of records with string keys (goka's keys) and
 // values of type V. Operators that keep V are methods; operators that change
 // it are package functions (Go methods cannot have type parameters):
 //
-//	orders := dsl.From(b, "orders", dsl.JSON[Order]())
+//	orders := dsl.From(b, "orders", codec.JSON[Order]())
 //	big := orders.Filter(func(_ string, o Order) bool { return o.Amount > 100 })
 //	totals := dsl.MapValues(big, func(_ string, o Order) int64 { return o.Amount })
 //
@@ -22,7 +23,7 @@ type Stream[V any] struct {
 // From reads topic as a stream, decoding values with c. Each topic can be read
 // once per topology; use Branch or several operators on the returned stream
 // to consume it in several ways.
-func From[V any](b *Builder, topic string, c Codec[V]) *Stream[V] {
+func From[V any](b *Builder, topic string, c codec.Codec[V]) *Stream[V] {
 	n := b.add(&node{op: "From", name: topic, kind: kSource})
 	switch {
 	case topic == "":
@@ -42,16 +43,16 @@ func From[V any](b *Builder, topic string, c Codec[V]) *Stream[V] {
 
 func identity(_ *runCtx, key string, v any, out emitFn) error { return out(key, v) }
 
-func setCodec[V any](n *node, c Codec[V]) {
+func setCodec[V any](n *node, c codec.Codec[V]) {
 	if c == nil {
 		n.codec, n.typedCodec = nil, nil
 		return
 	}
-	n.codec, n.typedCodec = toGoka(c), c
+	n.codec, n.typedCodec = codec.Goka(c), c
 }
 
-func codecOf[V any](n *node) Codec[V] {
-	c, _ := n.typedCodec.(Codec[V])
+func codecOf[V any](n *node) codec.Codec[V] {
+	c, _ := n.typedCodec.(codec.Codec[V])
 	return c
 }
 
@@ -60,7 +61,7 @@ func codecOf[V any](n *node) Codec[V] {
 // a merge of streams of different groups, a Reduce's table. A stream read with
 // From has its topic's codec; operators that change the value type have none
 // until WithCodec gives one.
-func (s *Stream[V]) WithCodec(c Codec[V]) *Stream[V] {
+func (s *Stream[V]) WithCodec(c codec.Codec[V]) *Stream[V] {
 	if c == nil {
 		s.n.b.failf(s.n, ErrMissingCodec, "WithCodec(nil)")
 		return s
@@ -173,8 +174,8 @@ func (s *Stream[V]) Branch(preds ...func(key string, v V) bool) []*Stream[V] {
 
 // To writes the stream to topic with codec c, with goka's hasher (goka.Output).
 // It ends the stream.
-func (s *Stream[V]) To(topic string, c Codec[V]) {
-	n := s.n.b.add(&node{op: "To", name: topic, kind: kSink, sinkTopic: topic, sinkCodec: toGoka(c)}, s.n)
+func (s *Stream[V]) To(topic string, c codec.Codec[V]) {
+	n := s.n.b.add(&node{op: "To", name: topic, kind: kSink, sinkTopic: topic, sinkCodec: codec.Goka(c)}, s.n)
 	if topic == "" {
 		s.n.b.fail(n, ErrEmptyName)
 	}

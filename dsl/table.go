@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/riffle-streams/riffle/codec"
 )
 
 // Table is a typed goka table: the latest value of type T per key. It is
@@ -25,9 +27,9 @@ func (t *Table[T]) Topic() string {
 
 // TableFrom reads topic, a compacted topic written with goka's hasher, as a
 // table for Join and Lookup.
-func TableFrom[T any](b *Builder, topic string, c Codec[T]) *Table[T] {
+func TableFrom[T any](b *Builder, topic string, c codec.Codec[T]) *Table[T] {
 	n := b.add(&node{op: "TableFrom", name: topic, kind: kTableSource})
-	n.table = &tableSpec{name: topic, codec: toGoka(c), step: n.id, topic: topic}
+	n.table = &tableSpec{name: topic, codec: codec.Goka(c), step: n.id, topic: topic}
 	switch {
 	case topic == "":
 		b.fail(n, ErrEmptyName)
@@ -63,10 +65,10 @@ func (s *Stream[V]) GroupBy(f func(key string, v V) string) *Grouped[V] {
 }
 
 // aggregate adds a step that folds records into a group table named name.
-func aggregate[V, A any](g *Grouped[V], op, name string, c Codec[A], fnNil bool, fold func(key string, v V, cur A, found bool) A) *Table[A] {
+func aggregate[V, A any](g *Grouped[V], op, name string, c codec.Codec[A], fnNil bool, fold func(key string, v V, cur A, found bool) A) *Table[A] {
 	b := g.s.n.b
 	n := b.add(&node{op: op, name: name, kind: kAggregate, copart: true}, g.s.n)
-	spec := &tableSpec{name: name, codec: toGoka(c), step: n.id}
+	spec := &tableSpec{name: name, codec: codec.Goka(c), step: n.id}
 	n.table = spec
 	switch {
 	case fnNil:
@@ -96,7 +98,7 @@ func aggregate[V, A any](g *Grouped[V], op, name string, c Codec[A], fnNil bool,
 
 // Count counts the records per key into the table name.
 func (g *Grouped[V]) Count(name string) *Table[int64] {
-	return aggregate(g, "Count", name, Int64(), false, func(_ string, _ V, cur int64, _ bool) int64 { return cur + 1 })
+	return aggregate(g, "Count", name, codec.Int64(), false, func(_ string, _ V, cur int64, _ bool) int64 { return cur + 1 })
 }
 
 // Reduce combines the records of a key with f into the table name, encoded
@@ -113,7 +115,7 @@ func (g *Grouped[V]) Reduce(name string, f func(agg, v V) V) *Table[V] {
 
 // Aggregate folds the records of a key into the table name: init gives the
 // start value of a new key, add folds a record in, c encodes the table.
-func Aggregate[V, A any](g *Grouped[V], name string, init func() A, add func(key string, v V, agg A) A, c Codec[A]) *Table[A] {
+func Aggregate[V, A any](g *Grouped[V], name string, init func() A, add func(key string, v V, agg A) A, c codec.Codec[A]) *Table[A] {
 	return aggregate(g, "Aggregate", name, c, init == nil || add == nil, func(k string, v V, cur A, found bool) A {
 		if !found {
 			cur = init()
@@ -124,7 +126,7 @@ func Aggregate[V, A any](g *Grouped[V], name string, init func() A, add func(key
 
 // ToTable writes the latest value of each key to the table name, encoded with
 // c.
-func (s *Stream[V]) ToTable(name string, c Codec[V]) *Table[V] {
+func (s *Stream[V]) ToTable(name string, c codec.Codec[V]) *Table[V] {
 	return aggregate(s.GroupByKey(), "ToTable", name, c, false, func(_ string, v V, _ V, _ bool) V { return v })
 }
 
@@ -168,7 +170,7 @@ func (w *Windowed[V]) Count(name string) *Table[int64] { return w.g.Count(name) 
 func (w *Windowed[V]) Reduce(name string, f func(agg, v V) V) *Table[V] { return w.g.Reduce(name, f) }
 
 // AggregateWindowed is Aggregate per key and window.
-func AggregateWindowed[V, A any](w *Windowed[V], name string, init func() A, add func(key string, v V, agg A) A, c Codec[A]) *Table[A] {
+func AggregateWindowed[V, A any](w *Windowed[V], name string, init func() A, add func(key string, v V, agg A) A, c codec.Codec[A]) *Table[A] {
 	return Aggregate(w.g, name, init, func(k string, v V, agg A) A {
 		key, _, _ := SplitWindowKey(k)
 		return add(key, v, agg)

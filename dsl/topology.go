@@ -10,6 +10,7 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/samber/lo"
 )
 
 // Topology is a built, valid topology: its goka groups, ready to Describe and
@@ -45,11 +46,9 @@ func (b *Builder) Build() (*Topology, error) {
 		return nil, err
 	}
 	t := &Topology{app: b.app, groups: groups}
-	for _, n := range b.nodes {
-		if n.kind == kTableSource {
-			t.tables = append(t.tables, n.table)
-		}
-	}
+	t.tables = lo.FilterMap(b.nodes, func(n *node, _ int) (*tableSpec, bool) {
+		return n.table, n.kind == kTableSource
+	})
 	return t, nil
 }
 

@@ -23,17 +23,27 @@
 //
 // How effects reach goka (design "direct write-back", see docs/architecture.md):
 //   - The storage builder is wrapped, so the adapter can read and write each
-//     partition's group-table storage, join tables and lookup tables.
+//     partition's group-table storage, join tables and lookup tables; a
+//     table cache that is ahead of its topic is emptied and rebuilt
+//     (RebuildAheadCaches).
 //   - The producer builder is wrapped, so the adapter writes table updates,
-//     emits and loopbacks through goka's own producer (goka's hasher, goka's
-//     batching), exactly as goka's SetValue and Emit do.
-//   - The consumer group builder is wrapped, so that offsets of abandoned work
-//     (revocation, shutdown) are never marked: goka still gets its deferred
-//     commit back promptly, but the mark is dropped and the next owner
-//     reprocesses the record.
-//     A second wrapper joins the group again after a transient group error
-//     (a JoinGroup held past the read timeout, a coordinator that moved),
-//     where goka's Run would return it (see WithRejoin).
+//     emits and loopbacks through the producer goka built for the processor
+//     (goka's own, or the one given to WithProducerBuilder), with goka's
+//     hasher, exactly as goka's SetValue and Emit do. Workers hand them to
+//     emit queues (emitter.go), which send them in each key's order.
+//   - The consumer group builder is wrapped by the commit gate: an async
+//     record's offset is held from dispatch to release, marks of goka's own
+//     (a tombstone under goka.NilIgnore, a sync callback) wait for the held
+//     offsets below them, and offsets of abandoned work (revocation,
+//     shutdown) are never marked: goka still gets its deferred commit back
+//     promptly, but the mark is dropped and the next owner reprocesses the
+//     record. A second wrapper joins the group again after a transient
+//     group error (a JoinGroup held past the read timeout, a coordinator
+//     that moved), where goka's Run would return it (see WithRejoin).
+//   - The topic manager builder is wrapped, so that instances of a group
+//     that start together do not fail on each other's topic creation, and
+//     so that the partition counts of the input topics are known for the
+//     partition check (see WithStrictPartitioning).
 //   - A context wrapper makes callbacks that stay synchronous wait while their
 //     key has async work in flight, before they touch state or emit. It is
 //     left out when every callback of the graph is wrapped (see Async).

@@ -16,8 +16,8 @@ import (
 // FIFO queue (emitQueue). A record's input partition picks its
 // queue, so the records of one key, which share a partition, are sent in
 // the order they were applied; and as many goroutines feed the producer as
-// a sync goka processor of that many partitions has. (One queue for all
-// measured the same, within the benchmark's noise, at 0 and 1 ms.)
+// a sync goka processor of that many partitions has (one queue for all did
+// no better: docs/benchmarks.md, "The second optimization pass").
 type emitter struct {
 	shards []*emitQueue
 }
@@ -48,16 +48,16 @@ func (m *emitter) close() {
 // emitQueue sends the emits of its records on one goroutine, in the order
 // the records were applied.
 //
-// Why: goka's producer sends every message on sarama's unbuffered Input
-// channel, read by one dispatcher goroutine. When workers sent there
-// themselves, a busy producer parked every worker on that channel (all 256
-// at 0 ms), which cost a park and a wake per message and crowded the run
-// queues that the producer's own goroutines need; and the executor's
-// contract says Apply must not block. Now Apply only queues the record's
-// effects and returns. With a producer that does not block (franz-go's),
-// the queues still pay: sending from 256 workers into its partition
-// buffers measured slower than from one goroutine per queue
-// (docs/benchmarks.md, "The third pass").
+// Why: the executor's contract says Apply must not block, and goka's
+// producer sends every message on sarama's unbuffered Input channel, read
+// by one dispatcher goroutine. Workers that sent there themselves would all
+// park on that channel while the producer is busy, a park and a wake per
+// message, crowding the run queues that the producer's own goroutines need.
+// So Apply only queues the record's effects and returns. With a producer
+// that does not block (franz-go's), the queues still pay: one goroutine per
+// queue appends to the producer's partition buffers in runs, where the
+// workers would contend for them (docs/benchmarks.md has the measurements,
+// in "The second optimization pass" and "The third pass").
 //
 // Order: a record's emits follow its Apply, and a key's next record is
 // applied only after the previous Apply returned (its lane), so a FIFO per

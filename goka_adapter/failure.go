@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/samber/lo"
 )
 
 // stops turns the failure of a partition assignment into one error for
@@ -77,18 +78,14 @@ func (a *Adapter) releaseFailed(r *asyncRecord, o asyncdsl.Outcome) {
 // stopped partition were not committed, or nil if none was stopped.
 func (s *stops) notCommitted() error {
 	s.mu.Lock()
-	all := make([]*PartitionStopError, 0, len(s.mu.byAssignment))
-	for _, stop := range s.mu.byAssignment {
-		all = append(all, stop)
-	}
+	all := lo.Values(s.mu.byAssignment)
 	s.mu.Unlock()
 	slices.SortFunc(all, func(x, y *PartitionStopError) int {
 		return cmp.Or(cmp.Compare(x.Topic, y.Topic), cmp.Compare(x.Partition, y.Partition), cmp.Compare(x.Offset, y.Offset))
 	})
-	var errs []error
-	for _, stop := range all {
-		errs = append(errs, fmt.Errorf("gokaadapter: partition %s/%d stopped at offset %d; %d later record(s) not committed (consumed again after a restart)",
-			stop.Topic, stop.Partition, stop.Offset, stop.NotCommitted()))
-	}
+	errs := lo.Map(all, func(stop *PartitionStopError, _ int) error {
+		return fmt.Errorf("gokaadapter: partition %s/%d stopped at offset %d; %d later record(s) not committed (consumed again after a restart)",
+			stop.Topic, stop.Partition, stop.Offset, stop.NotCommitted())
+	})
 	return errors.Join(errs...)
 }

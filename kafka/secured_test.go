@@ -13,10 +13,11 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
+	gokacodec "github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/kafka"
@@ -225,7 +226,7 @@ func refused(t *testing.T, s kafka.Settings, watch *leakWatch) {
 	}
 	defer func() { _ = a.Close() }()
 	proc, err := a.NewProcessor(s.Brokers, goka.DefineGroup("refused",
-		goka.Input("refused-in", new(codec.String), a.Async(func(goka.Context, any) {}))),
+		goka.Input("refused-in", new(gokacodec.String), a.Async(func(goka.Context, any) {}))),
 		goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()), goka.WithLogger(watch))
 	if err == nil {
 		err = proc.Run(ctx)
@@ -271,13 +272,13 @@ func adapterRoundTrip(t *testing.T, s kafka.Settings, name string, producer goka
 	}
 	defer func() { _ = a.Close() }()
 	proc, err := a.NewProcessor(s.Brokers, goka.DefineGroup(group,
-		goka.Input(in, new(codec.String), a.Async(func(ctx goka.Context, msg any) {
+		goka.Input(in, new(gokacodec.String), a.Async(func(ctx goka.Context, msg any) {
 			if ctx.Key() == "dead" {
 				ctx.Fail(errors.New("this record goes to the dead letters"))
 			}
 			ctx.Emit(out, ctx.Key(), msg)
 		})),
-		goka.Output(out, new(codec.String)),
+		goka.Output(out, new(gokacodec.String)),
 	), goka.WithConsumerSaramaBuilder(s.ConsumerBuilder()), goka.WithLogger(watch))
 	if err != nil {
 		t.Fatal(err)
@@ -331,10 +332,10 @@ func adapterRoundTrip(t *testing.T, s kafka.Settings, name string, producer goka
 func passThrough(t *testing.T, name string) *dsl.Topology {
 	t.Helper()
 	b := dsl.NewBuilder(name)
-	dsl.ProcessValues(dsl.From(b, name+"-in", dsl.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
+	dsl.ProcessValues(dsl.From(b, name+"-in", codec.String()), func(c *dsl.ValuesContext[string], _ string, v string) error {
 		c.Forward(v)
 		return nil
-	}).Async(dsl.NewPool(name, asyncdsl.WithWorkers(4))).WithCodec(dsl.String()).To(name+"-out", dsl.String())
+	}).Async(dsl.NewPool(name, asyncdsl.WithWorkers(4))).WithCodec(codec.String()).To(name+"-out", codec.String())
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,8 @@
 // # What is here
 //
 //   - KeyValue[V]: Get, Put and Delete, each taking the caller's ctx, with a
-//     Codec[V] (JSON, String, Int64, Bytes) where values become bytes.
+//     codec.Codec[V] (package codec: JSON, String, Int64, Bytes) where values
+//     become bytes.
 //     Backends: Memory (in-process), Redis (a real remote store, through
 //     go-redis), and GokaTable (goka's group table, from inside a goka
 //     callback, for the record's own key; GokaLookup reads a goka lookup
@@ -67,7 +68,7 @@
 // # Errors
 //
 // Errors are *OpError (a failed call, wrapping its cause and, when the
-// call's context ended, the context's error), *CodecError, *KeyScopeError
+// call's context ended, the context's error), *codec.Error, *KeyScopeError
 // (ErrOtherKey), *TypeError, *TransientError (ErrTransient, from the
 // injector) and *ConfigError (from constructors), plus the sentinels
 // ErrReadOnly and ErrClosed. Match them with errors.Is and errors.As.

@@ -69,19 +69,6 @@ func (e *KeyScopeError) Error() string {
 // Is makes errors.Is(err, ErrOtherKey) true.
 func (e *KeyScopeError) Is(target error) bool { return target == ErrOtherKey }
 
-// CodecError is a value that a Codec could not encode or decode.
-type CodecError struct {
-	Codec string // the codec's name, e.g. "json"
-	Op    string // "encode" or "decode"
-	Err   error
-}
-
-func (e *CodecError) Error() string {
-	return fmt.Sprintf("stores: %s codec cannot %s: %v", e.Codec, e.Op, e.Err)
-}
-
-func (e *CodecError) Unwrap() error { return e.Err }
-
 // TypeError is a goka table value of a type that is neither the store's V
 // nor []byte: the table was declared with a codec that does not fit.
 type TypeError struct {
@@ -91,7 +78,7 @@ type TypeError struct {
 }
 
 func (e *TypeError) Error() string {
-	return fmt.Sprintf("stores: goka table value of key %q is a %s, want %s or []byte (declare the table with stores.GokaCodec or codec.Bytes)", e.Key, e.Got, e.Want)
+	return fmt.Sprintf("stores: goka table value of key %q is a %s, want %s or []byte (declare the table with codec.Goka or goka's codec.Bytes)", e.Key, e.Got, e.Want)
 }
 
 // ConfigError reports every invalid setting found by a constructor.

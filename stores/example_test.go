@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
 )
 
@@ -102,7 +103,7 @@ func ExampleInjectKeyValue() {
 // A Redis store and window sharing one server (not run: it needs a server).
 func ExampleNewRedis() {
 	ctx := context.Background()
-	totals, err := stores.NewRedis(stores.Int64(), stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("totals:"))
+	totals, err := stores.NewRedis(codec.Int64(), stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("totals:"))
 	if err != nil {
 		panic(err)
 	}
@@ -122,10 +123,10 @@ func ExampleNewRedis() {
 
 // Code written against KeyValue, running on goka's group table inside a
 // goka callback (synchronous, or async through gokaadapter). Declare the
-// table with the same codec: goka.Persist(stores.GokaCodec(stores.Int64())).
+// table with the same codec: goka.Persist(codec.Goka(codec.Int64())).
 func ExampleFromGokaContext() {
 	count := func(ctx goka.Context, _ any) {
-		counts := stores.FromGokaContext(ctx, stores.Int64())
+		counts := stores.FromGokaContext(ctx, codec.Int64())
 		n, _, err := counts.Get(ctx.Context(), ctx.Key()) // only ctx.Key() is reachable
 		if err != nil {
 			ctx.Fail(err)
@@ -135,7 +136,7 @@ func ExampleFromGokaContext() {
 		}
 	}
 	_ = goka.DefineGroup("counter",
-		goka.Input("clicks", stores.GokaCodec(stores.String()), count),
-		goka.Persist(stores.GokaCodec(stores.Int64())),
+		goka.Input("clicks", codec.Goka(codec.String()), count),
+		goka.Persist(codec.Goka(codec.Int64())),
 	)
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/codec"
 )
 
 // GokaTable is the KeyValue view of goka's group table from inside a goka
@@ -24,10 +25,10 @@ import (
 // the write is buffered by the adapter and applied, in key order, after the
 // callback succeeded; Get sees the callback's own earlier Put either way.
 //
-// The table must be declared with stores.GokaCodec(codec) (then synchronous
-// callbacks see typed values in ctx.Value too) or with goka's codec.Bytes,
-// and the same codec as the GokaTable's. Put hands the table the encoded
-// bytes; Get accepts a V or bytes.
+// The table must be declared with codec.Goka(c) (then synchronous callbacks
+// see typed values in ctx.Value too) or with goka's codec.Bytes, where c is
+// the GokaTable's codec. Put hands the table the encoded bytes; Get accepts
+// a V or bytes.
 //
 // goka reports storage failures by calling ctx.Fail, which panics; GokaTable
 // lets that panic through, so that goka (or riffle's async runner) handles it
@@ -38,15 +39,15 @@ import (
 // used after the callback returned.
 type GokaTable[V any] struct {
 	gctx  goka.Context
-	codec Codec[V]
+	codec codec.Codec[V]
 }
 
 var _ KeyValue[int] = (*GokaTable[int])(nil)
 
 // FromGokaContext returns the KeyValue view of ctx's group table, for ctx's
-// key. codec must be the one the table was declared with (see GokaTable).
-func FromGokaContext[V any](ctx goka.Context, codec Codec[V]) *GokaTable[V] {
-	return &GokaTable[V]{gctx: ctx, codec: codec}
+// key. c must be the codec the table was declared with (see GokaTable).
+func FromGokaContext[V any](ctx goka.Context, c codec.Codec[V]) *GokaTable[V] {
+	return &GokaTable[V]{gctx: ctx, codec: c}
 }
 
 func (t *GokaTable[V]) check(ctx context.Context, op, key string) error {
@@ -99,20 +100,20 @@ func (t *GokaTable[V]) Delete(ctx context.Context, key string) error {
 // goka views, updated by their own processor: a read sees whatever that
 // view has applied so far. Put and Delete fail with ErrReadOnly.
 //
-// The table's codec must be stores.GokaCodec(codec) or codec.Bytes, as for
+// The table's codec must be codec.Goka(c) or goka's codec.Bytes, as for
 // GokaTable. Like the goka.Context it uses, it must not outlive the callback.
 type GokaLookup[V any] struct {
 	gctx  goka.Context
 	table goka.Table
-	codec Codec[V]
+	codec codec.Codec[V]
 }
 
 var _ KeyValue[int] = (*GokaLookup[int])(nil)
 
 // LookupFromGokaContext returns a read-only KeyValue over the lookup table
 // table, read through ctx.
-func LookupFromGokaContext[V any](ctx goka.Context, table goka.Table, codec Codec[V]) *GokaLookup[V] {
-	return &GokaLookup[V]{gctx: ctx, table: table, codec: codec}
+func LookupFromGokaContext[V any](ctx goka.Context, table goka.Table, c codec.Codec[V]) *GokaLookup[V] {
+	return &GokaLookup[V]{gctx: ctx, table: table, codec: c}
 }
 
 // Get returns the lookup table's value of key.
@@ -139,7 +140,7 @@ func (l *GokaLookup[V]) Delete(_ context.Context, key string) error {
 }
 
 // decodeGokaValue turns what goka's codec returned into a V.
-func decodeGokaValue[V any](raw any, key string, codec Codec[V]) (V, bool, error) {
+func decodeGokaValue[V any](raw any, key string, c codec.Codec[V]) (V, bool, error) {
 	var zero V
 	switch val := raw.(type) {
 	case nil:
@@ -147,7 +148,7 @@ func decodeGokaValue[V any](raw any, key string, codec Codec[V]) (V, bool, error
 	case V:
 		return val, true, nil
 	case []byte:
-		v, err := codec.Decode(val)
+		v, err := c.Decode(val)
 		if err != nil {
 			return zero, false, err
 		}
@@ -155,32 +156,4 @@ func decodeGokaValue[V any](raw any, key string, codec Codec[V]) (V, bool, error
 	default:
 		return zero, false, &TypeError{Key: key, Got: fmt.Sprintf("%T", raw), Want: reflect.TypeFor[V]().String()}
 	}
-}
-
-// GokaCodec adapts codec to goka, for declaring a group or lookup table that
-// both GokaTable and plain goka callbacks use: goka.Persist(
-// stores.GokaCodec(stores.JSON[Order]())). Decode returns a V. Encode takes a
-// V, or bytes already encoded by codec (what GokaTable.Put passes), which it
-// stores as they are.
-func GokaCodec[V any](codec Codec[V]) goka.Codec { return gokaCodec[V]{codec: codec} }
-
-type gokaCodec[V any] struct{ codec Codec[V] }
-
-func (c gokaCodec[V]) Encode(value any) ([]byte, error) {
-	switch v := value.(type) {
-	case V:
-		return c.codec.Encode(v)
-	case []byte:
-		return v, nil
-	default:
-		return nil, &CodecError{Codec: "goka", Op: "encode", Err: fmt.Errorf("value is a %T, want %s or []byte", value, reflect.TypeFor[V]())}
-	}
-}
-
-func (c gokaCodec[V]) Decode(data []byte) (any, error) {
-	v, err := c.codec.Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	return v, nil
 }

@@ -7,8 +7,9 @@ import (
 	"testing"
 
 	"github.com/lovoo/goka"
-	"github.com/lovoo/goka/codec"
+	gokacodec "github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/tester"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
 )
 
@@ -28,7 +29,7 @@ type fakeGokaContext struct {
 type gokaContext = goka.Context
 
 func newFakeGokaContext(key string) *fakeGokaContext {
-	return &fakeGokaContext{key: key, codec: new(codec.Bytes), table: map[string][]byte{}}
+	return &fakeGokaContext{key: key, codec: new(gokacodec.Bytes), table: map[string][]byte{}}
 }
 
 func (c *fakeGokaContext) Key() string { return c.key }
@@ -62,7 +63,7 @@ func (c *fakeGokaContext) Lookup(t goka.Table, key string) any { return c.lookup
 func TestGokaTableOtherKey(t *testing.T) {
 	ctx := context.Background()
 	gctx := newFakeGokaContext("mine")
-	tbl := stores.FromGokaContext(gctx, stores.Int64())
+	tbl := stores.FromGokaContext(gctx, codec.Int64())
 	calls := []struct {
 		op  string
 		run func() error
@@ -89,8 +90,8 @@ func TestGokaTableOtherKey(t *testing.T) {
 }
 
 // Values in the table decode through the codec whether goka's codec gives
-// bytes (codec.Bytes) or a V (stores.GokaCodec); anything else is a
-// *TypeError, and undecodable bytes a *CodecError.
+// bytes (goka's codec.Bytes) or a V (codec.Goka); anything else is a
+// *TypeError, and undecodable bytes a *codec.Error.
 func TestGokaTableValues(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -100,11 +101,11 @@ func TestGokaTableValues(t *testing.T) {
 		wantFound bool
 		wantErr   any // pointer to the error type expected, or nil
 	}{
-		{"bytes table", new(codec.Bytes), []byte("12"), 12, true, nil},
-		{"typed table", stores.GokaCodec(stores.Int64()), []byte("12"), 12, true, nil},
-		{"missing", new(codec.Bytes), nil, 0, false, nil},
-		{"wrong goka codec", new(codec.String), []byte("12"), 0, false, new(*stores.TypeError)},
-		{"undecodable", new(codec.Bytes), []byte("x"), 0, false, new(*stores.CodecError)},
+		{"bytes table", new(gokacodec.Bytes), []byte("12"), 12, true, nil},
+		{"typed table", codec.Goka(codec.Int64()), []byte("12"), 12, true, nil},
+		{"missing", new(gokacodec.Bytes), nil, 0, false, nil},
+		{"wrong goka codec", new(gokacodec.String), []byte("12"), 0, false, new(*stores.TypeError)},
+		{"undecodable", new(gokacodec.Bytes), []byte("x"), 0, false, new(*codec.Error)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +114,7 @@ func TestGokaTableValues(t *testing.T) {
 			if tt.stored != nil {
 				gctx.table["k"] = tt.stored
 			}
-			v, found, err := stores.FromGokaContext(gctx, stores.Int64()).Get(context.Background(), "k")
+			v, found, err := stores.FromGokaContext(gctx, codec.Int64()).Get(context.Background(), "k")
 			if tt.wantErr != nil {
 				if !errors.As(err, tt.wantErr) {
 					t.Fatalf("Get error %v, want a %T", err, tt.wantErr)
@@ -127,32 +128,11 @@ func TestGokaTableValues(t *testing.T) {
 	}
 }
 
-func TestGokaCodec(t *testing.T) {
-	c := stores.GokaCodec(stores.JSON[order]())
-	data, err := c.Encode(order{ID: "a", Amount: 1})
-	if err != nil || string(data) != `{"id":"a","amount":1}` {
-		t.Fatalf("Encode(order) = %s, %v", data, err)
-	}
-	// Bytes already encoded pass through: that is what GokaTable.Put hands
-	// goka.
-	if data, err := c.Encode([]byte(`{"id":"b"}`)); err != nil || string(data) != `{"id":"b"}` {
-		t.Fatalf("Encode(bytes) = %s, %v", data, err)
-	}
-	var ce *stores.CodecError
-	if _, err := c.Encode(42); !errors.As(err, &ce) {
-		t.Fatalf("Encode(42): %v, want a *CodecError", err)
-	}
-	v, err := c.Decode([]byte(`{"id":"c","amount":3}`))
-	if err != nil || v != (order{ID: "c", Amount: 3}) {
-		t.Fatalf("Decode = %#v, %v", v, err)
-	}
-}
-
 func TestGokaLookupReadOnly(t *testing.T) {
 	ctx := context.Background()
 	gctx := newFakeGokaContext("k")
 	gctx.lookups = map[goka.Table]map[string]any{"users": {"u1": []byte(`"alice"`), "u2": "bob"}}
-	l := stores.LookupFromGokaContext(gctx, "users", stores.JSON[string]())
+	l := stores.LookupFromGokaContext(gctx, "users", codec.JSON[string]())
 	for key, want := range map[string]string{"u1": "alice", "u2": "bob"} {
 		if v, found, err := l.Get(ctx, key); err != nil || !found || v != want {
 			t.Errorf("Get(%s) = %q, %t, %v; want %q", key, v, found, err, want)
@@ -170,23 +150,23 @@ func TestGokaLookupReadOnly(t *testing.T) {
 }
 
 // The same KeyValue code runs in a real goka callback (goka's tester): a
-// counter per key in the group table, declared with GokaCodec so that goka
+// counter per key in the group table, declared with codec.Goka so that goka
 // sees typed values too.
 func TestGokaTableInProcessor(t *testing.T) {
 	tt := tester.New(t)
 	var cbErrs []error
 	count := func(ctx goka.Context, _ any) {
-		if err := increment(ctx.Context(), stores.FromGokaContext(ctx, stores.Int64()), ctx.Key()); err != nil {
+		if err := increment(ctx.Context(), stores.FromGokaContext(ctx, codec.Int64()), ctx.Key()); err != nil {
 			cbErrs = append(cbErrs, err)
 		}
 		// Reaching another key is refused, not silently wrong.
-		if _, _, err := stores.FromGokaContext(ctx, stores.Int64()).Get(ctx.Context(), "other"+ctx.Key()); !errors.Is(err, stores.ErrOtherKey) {
+		if _, _, err := stores.FromGokaContext(ctx, codec.Int64()).Get(ctx.Context(), "other"+ctx.Key()); !errors.Is(err, stores.ErrOtherKey) {
 			cbErrs = append(cbErrs, fmt.Errorf("Get of another key: %v", err))
 		}
 	}
 	proc, err := goka.NewProcessor(nil, goka.DefineGroup("counter",
-		goka.Input("clicks", new(codec.String), count),
-		goka.Persist(stores.GokaCodec(stores.Int64())),
+		goka.Input("clicks", new(gokacodec.String), count),
+		goka.Persist(codec.Goka(codec.Int64())),
 	), goka.WithTester(tt))
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,16 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
 	"github.com/riffle-streams/riffle/stores/redistest"
 )
+
+// order is a value with fields, for the JSON codec.
+type order struct {
+	ID     string `json:"id"`
+	Amount int    `json:"amount"`
+}
 
 // fakeClock is a Clock that moves only when told.
 type fakeClock struct {
@@ -34,10 +41,10 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // newRedisKV starts a server for t and returns a store on it.
-func newRedisKV[V any](t *testing.T, codec stores.Codec[V], opts ...stores.RedisOption) (*stores.Redis[V], *redistest.Server) {
+func newRedisKV[V any](t *testing.T, c codec.Codec[V], opts ...stores.RedisOption) (*stores.Redis[V], *redistest.Server) {
 	t.Helper()
 	srv := redistest.Start(t)
-	kv, err := stores.NewRedis(codec, append([]stores.RedisOption{stores.WithAddr(srv.Addr)}, opts...)...)
+	kv, err := stores.NewRedis(c, append([]stores.RedisOption{stores.WithAddr(srv.Addr)}, opts...)...)
 	if err != nil {
 		t.Fatalf("NewRedis: %v", err)
 	}

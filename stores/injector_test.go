@@ -132,12 +132,14 @@ func TestInjectorLatency(t *testing.T) {
 			in := newInjector(t, tt.faults)
 			kv := stores.InjectKeyValue[int64](inner, in)
 			ctx := context.Background()
+			// start is taken before the deadline is set, so a deadline that cuts the
+			// wait short can never make took shorter than the deadline itself.
+			start := time.Now()
 			if tt.deadline > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
 				defer cancel()
 			}
-			start := time.Now()
 			err := kv.Put(ctx, "k", 1)
 			took := time.Since(start)
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {

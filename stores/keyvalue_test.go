@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
 )
 
@@ -21,16 +22,16 @@ func kvBackends() []kvBackend {
 		{"memory", "k", func(t *testing.T) stores.KeyValue[int64] { return stores.NewMemory[int64]() }},
 		{"memory zero value", "k", func(t *testing.T) stores.KeyValue[int64] { return new(stores.Memory[int64]) }},
 		{"redis", "k", func(t *testing.T) stores.KeyValue[int64] {
-			kv, _ := newRedisKV(t, stores.Int64(), stores.WithKeyPrefix("test:"))
+			kv, _ := newRedisKV(t, codec.Int64(), stores.WithKeyPrefix("test:"))
 			return kv
 		}},
 		{"goka table", "k", func(t *testing.T) stores.KeyValue[int64] {
-			return stores.FromGokaContext(newFakeGokaContext("k"), stores.Int64())
+			return stores.FromGokaContext(newFakeGokaContext("k"), codec.Int64())
 		}},
 		{"goka table, typed codec", "k", func(t *testing.T) stores.KeyValue[int64] {
 			gctx := newFakeGokaContext("k")
-			gctx.codec = stores.GokaCodec(stores.Int64())
-			return stores.FromGokaContext(gctx, stores.Int64())
+			gctx.codec = codec.Goka(codec.Int64())
+			return stores.FromGokaContext(gctx, codec.Int64())
 		}},
 		{"injected memory", "k", func(t *testing.T) stores.KeyValue[int64] {
 			in, err := stores.NewInjector(stores.Faults{Seed: 1})

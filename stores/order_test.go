@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
 )
 
@@ -35,7 +36,7 @@ func TestOrderOnExecutor(t *testing.T) {
 	backends := []backend{
 		{"memory", func(t *testing.T) stores.KeyValue[int64] { return stores.NewMemory[int64]() }},
 		{"redis", func(t *testing.T) stores.KeyValue[int64] {
-			kv, _ := newRedisKV(t, stores.Int64(), stores.WithKeyPrefix("count:"), stores.WithPoolSize(16))
+			kv, _ := newRedisKV(t, codec.Int64(), stores.WithKeyPrefix("count:"), stores.WithPoolSize(16))
 			return kv
 		}},
 	}

@@ -5,11 +5,12 @@ import (
 	"errors"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riffle-streams/riffle/codec"
 )
 
 // Redis is a KeyValue kept in Redis, one Redis string per key, holding the
-// value encoded by the store's Codec. Writes go straight to the server: a Put
-// is visible to every reader as soon as it returns.
+// value encoded by the store's codec. Writes go straight to the server: a
+// Put is visible to every reader as soon as it returns.
 //
 // A Redis store is safe for concurrent use. Each call honours its context:
 // a call whose context is done fails at once, and a call waiting for the
@@ -17,22 +18,22 @@ import (
 // context's.
 type Redis[V any] struct {
 	conn  *redisConn
-	codec Codec[V]
+	codec codec.Codec[V]
 }
 
 var _ KeyValue[int] = (*Redis[int])(nil)
 
 // NewRedis returns a KeyValue kept in Redis. It does not contact the server:
 // use Ping to check it is reachable. Close releases the client it created.
-func NewRedis[V any](codec Codec[V], opts ...RedisOption) (*Redis[V], error) {
-	if codec == nil {
+func NewRedis[V any](c codec.Codec[V], opts ...RedisOption) (*Redis[V], error) {
+	if c == nil {
 		return nil, &ConfigError{Problems: []string{"NewRedis: nil codec"}}
 	}
 	conn, err := newRedisConn(opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Redis[V]{conn: conn, codec: codec}, nil
+	return &Redis[V]{conn: conn, codec: c}, nil
 }
 
 // Get returns the decoded value of key.

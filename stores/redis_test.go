@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
 )
 
 // Each call honours its own deadline, even while the server does not answer
 // (CLIENT PAUSE holds every client's commands).
 func TestRedisPerCallDeadline(t *testing.T) {
-	kv, srv := newRedisKV(t, stores.Int64())
+	kv, srv := newRedisKV(t, codec.Int64())
 	rw, err := stores.NewRedisWindow(time.Hour, stores.WithAddr(srv.Addr))
 	if err != nil {
 		t.Fatal(err)
@@ -64,8 +65,8 @@ func TestRedisPerCallDeadline(t *testing.T) {
 // The key prefix separates stores sharing a server; keys hold the codec's
 // bytes.
 func TestRedisKeyPrefix(t *testing.T) {
-	a, srv := newRedisKV(t, stores.JSON[order](), stores.WithKeyPrefix("a:"))
-	b, err := stores.NewRedis(stores.JSON[order](), stores.WithAddr(srv.Addr), stores.WithKeyPrefix("b:"))
+	a, srv := newRedisKV(t, codec.JSON[order](), stores.WithKeyPrefix("a:"))
+	b, err := stores.NewRedis(codec.JSON[order](), stores.WithAddr(srv.Addr), stores.WithKeyPrefix("b:"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,20 +86,20 @@ func TestRedisKeyPrefix(t *testing.T) {
 
 // A value the codec cannot read is an error, not absence.
 func TestRedisUndecodable(t *testing.T) {
-	kv, srv := newRedisKV(t, stores.Int64())
+	kv, srv := newRedisKV(t, codec.Int64())
 	ctx := testCtx(t)
 	if err := rawClient(t, srv).Set(ctx, "k", "not a number", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	var ce *stores.CodecError
+	var ce *codec.Error
 	if _, _, err := kv.Get(ctx, "k"); !errors.As(err, &ce) {
-		t.Fatalf("Get: %v, want a *CodecError", err)
+		t.Fatalf("Get: %v, want a *codec.Error", err)
 	}
 }
 
 // Close closes only a client the store created.
 func TestRedisClose(t *testing.T) {
-	kv, srv := newRedisKV(t, stores.Int64())
+	kv, srv := newRedisKV(t, codec.Int64())
 	ctx := testCtx(t)
 	if err := kv.Close(); err != nil {
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestRedisClose(t *testing.T) {
 	}
 
 	shared := rawClient(t, srv)
-	kv2, err := stores.NewRedis(stores.Int64(), stores.WithClient(shared))
+	kv2, err := stores.NewRedis(codec.Int64(), stores.WithClient(shared))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestRedisConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var ce *stores.ConfigError
-			if _, err := stores.NewRedis(stores.Int64(), tt.opts...); !errors.As(err, &ce) {
+			if _, err := stores.NewRedis(codec.Int64(), tt.opts...); !errors.As(err, &ce) {
 				t.Errorf("NewRedis: %v, want a *ConfigError", err)
 			}
 			if _, err := stores.NewRedisWindow(time.Second, tt.opts...); !errors.As(err, &ce) {

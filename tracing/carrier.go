@@ -1,5 +1,7 @@
 package tracing
 
+import "github.com/samber/lo"
+
 // HeaderCarrier adapts Kafka record headers (goka.Headers has this
 // underlying type) to propagation.TextMapCarrier. Kafka header keys are
 // case-sensitive; W3C trace context uses lower-case keys.
@@ -12,10 +14,4 @@ func (c HeaderCarrier) Get(key string) string { return string(c[key]) }
 func (c HeaderCarrier) Set(key, value string) { c[key] = []byte(value) }
 
 // Keys lists the keys present.
-func (c HeaderCarrier) Keys() []string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	return keys
-}
+func (c HeaderCarrier) Keys() []string { return lo.Keys(c) }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/samber/lo"
 )
 
 // Inspection answers "why is my committed offset stuck?": for each
@@ -105,19 +106,20 @@ func inspection(s asyncdsl.Stats, now time.Time) Inspection {
 			Pending: p.Pending, Queued: p.Queued, Running: p.Running, HeldBack: p.HeldBack,
 			CommitLag:       commitLag(p),
 			LongestKeyQueue: p.LongestKeyQueue,
-			BlockedKeys:     make([]KeyInspection, len(p.BlockedKeys)),
+			BlockedKeys:     lo.Map(p.BlockedKeys, keyInspection),
 			LastError:       p.LastError,
 		}
 		if p.HeadOffset >= 0 {
 			pi.WatermarkHead = &HeadInspection{Offset: p.HeadOffset, Key: p.HeadKey, AgeMs: ms(p.HeadAge), Attempts: p.HeadAttempts}
 		}
-		for j, k := range p.BlockedKeys {
-			pi.BlockedKeys[j] = KeyInspection{Key: k.Key, Unreleased: k.Unreleased, HeadTopic: k.HeadTopic,
-				HeadOffset: k.HeadOffset, HeadState: k.HeadState, HeadAgeMs: ms(k.HeadAge), HeadAttempts: k.HeadAttempts}
-		}
 		in.Partitions[i] = pi
 	}
 	return in
+}
+
+func keyInspection(k asyncdsl.KeyStats, _ int) KeyInspection {
+	return KeyInspection{Key: k.Key, Unreleased: k.Unreleased, HeadTopic: k.HeadTopic,
+		HeadOffset: k.HeadOffset, HeadState: k.HeadState, HeadAgeMs: ms(k.HeadAge), HeadAttempts: k.HeadAttempts}
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -3,6 +3,7 @@ package tracing_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
@@ -144,5 +145,17 @@ func TestSendCopiesHeaders(t *testing.T) {
 	}
 	if string(out["app"]) != "1" || len(out["traceparent"]) == 0 {
 		t.Errorf("Send returned %v", out)
+	}
+}
+
+func TestHeaderCarrierKeys(t *testing.T) {
+	c := tracing.HeaderCarrier{"traceparent": []byte("x"), "tracestate": nil}
+	got := c.Keys()
+	slices.Sort(got)
+	if want := []string{"traceparent", "tracestate"}; !slices.Equal(got, want) {
+		t.Errorf("Keys() = %v, want %v", got, want)
+	}
+	if got := (tracing.HeaderCarrier{}).Keys(); len(got) != 0 {
+		t.Errorf("Keys() of an empty carrier = %v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/kafka"
+	"github.com/samber/lo"
 )
 
 // runBroker is "riffle broker": it serves the embedded Kafka-protocol
@@ -80,12 +81,8 @@ func runBrokerEnv(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		opts = append(opts, broker.WithPort(*port))
 	}
 	if *topics != "" {
-		var names []string
-		for _, t := range strings.Split(*topics, ",") {
-			if t = strings.TrimSpace(t); t != "" {
-				names = append(names, t)
-			}
-		}
+		trimmed := lo.Map(strings.Split(*topics, ","), func(t string, _ int) string { return strings.TrimSpace(t) })
+		names := lo.Compact(trimmed) // without the empty names
 		opts = append(opts, broker.WithSeedTopics(names...))
 	}
 	c, err := broker.Start(opts...)

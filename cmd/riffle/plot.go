@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/samber/lo"
 )
 
 // refPoint is one published point of the reference system (Responsive's
@@ -223,11 +224,7 @@ func writeSVG(path string, e *env, cfg benchConfig, rows []*row) error {
 }
 
 func rates(rs []workload.Result) []float64 {
-	out := make([]float64, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.RPS)
-	}
-	return out
+	return lo.Map(rs, func(r workload.Result, _ int) float64 { return r.RPS })
 }
 
 // shortNum formats a rate as 950, 3.5k, 10.4k, 173k, 1.2M.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/samber/lo"
 )
 
 // row is the result of one latency: every run of both modes and their
@@ -29,7 +30,7 @@ type row struct {
 	speedup               float64
 	bound, pctBound       float64
 	boundBy               string // which term of min(C, K/L, P/L) binds
-	floor                 string // the issue's floor at this latency, if any
+	floor                 string // the floor at this latency, if any
 	floorMet, hasFloor    bool
 	aimMet                bool    // async >= 70 % of the bound
 	syncInFlight, asyncIF int     // largest in-flight seen
@@ -52,7 +53,8 @@ func (r *row) pctTimer() float64 {
 	return 100 * r.asyncRPS / r.timerRPS
 }
 
-// The issue's floors and aim.
+// The floors and the aim riffle set itself (docs/benchmarks.md, "Floors
+// and aim").
 const (
 	aimPctOfBound = 70.0
 	floorAt0      = 0.9 // async >= 0.9 x sync at 0 ms
@@ -352,10 +354,7 @@ func writeMarkdown(path string, e *env, cfg benchConfig, c float64, rows []*row)
 }
 
 func runList(rs []workload.Result) string {
-	var parts []string
-	for _, r := range rs {
-		parts = append(parts, fmt.Sprintf("%.0f", r.RPS))
-	}
+	parts := lo.Map(rs, func(r workload.Result, _ int) string { return fmt.Sprintf("%.0f", r.RPS) })
 	return strings.Join(parts, ", ")
 }
 
@@ -365,12 +364,7 @@ func boundKeys(cfg benchConfig, rows []*row) string {
 	if cfg.workload != workloadDedup {
 		return fmt.Sprintf("%d keys", cfg.keys)
 	}
-	fewest := 0
-	for _, r := range rows {
-		if fewest == 0 || (r.keys > 0 && r.keys < fewest) {
-			fewest = r.keys
-		}
-	}
+	fewest := lo.Min(lo.FilterMap(rows, func(r *row, _ int) (int, bool) { return r.keys, r.keys > 0 }))
 	return fmt.Sprintf("the run's unique ids (at least %d)", fewest)
 }
 

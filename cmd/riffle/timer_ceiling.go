@@ -18,10 +18,11 @@ const timerCeilingRun = 2 * time.Second
 // Why: the bound P/L assumes that a wait of L takes L. A Go timer fires late
 // when the process is partly idle, because an idle P sleeps in epoll_wait,
 // whose timeout is whole milliseconds (runtime/netpoll_epoll.go: a delay
-// under 1 ms sleeps 1 ms, longer ones are truncated). With 256 goroutines on
-// 2 cores a 2 ms wait measured 2.4 to 2.5 ms, so a program that waits on
-// timers gets at most 80 to 84% of P/L there. This ceiling separates that
-// from riffle's own cost. A real remote call wakes its goroutine through the
+// under 1 ms sleeps 1 ms, longer ones are truncated). With many goroutines
+// on few cores a 2 ms wait takes noticeably longer than 2 ms, so a program
+// that waits on timers cannot reach P/L there (docs/benchmarks.md, "What is
+// measured", has the figures). This ceiling separates that from riffle's
+// own cost. A real remote call wakes its goroutine through the
 // network poller, on an event, not through a timer; it is not late in this
 // way.
 //

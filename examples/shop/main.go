@@ -25,6 +25,7 @@ import (
 
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -116,12 +117,12 @@ func run(ctx context.Context, w io.Writer) error {
 	// README.md shows the lines from here...
 	b := dsl.NewBuilder("shop")
 	remote := dsl.NewPool("customer-service", asyncdsl.WithWorkers(32))
-	purchases := dsl.From(b, "purchases", dsl.JSON[Purchase]())
-	dsl.ProcessValues(purchases, enrich).Async(remote).WithCodec(dsl.JSON[Enriched]()).
+	purchases := dsl.From(b, "purchases", codec.JSON[Purchase]())
+	dsl.ProcessValues(purchases, enrich).Async(remote).WithCodec(codec.JSON[Enriched]()).
 		GroupBy(func(_ string, e Enriched) string { return e.Customer }).
 		Count("purchases-per-customer").
 		ToStream().
-		To("customer-counts", dsl.Int64())
+		To("customer-counts", codec.Int64())
 	topo, err := b.Build() // misconfiguration is an error here
 	if err != nil {
 		return err
@@ -191,7 +192,7 @@ func shop(ctx context.Context, s kafka.Settings) (map[string]int64, error) {
 			return nil, fmt.Errorf("reading customer-counts: %w", err)
 		}
 		for _, r := range fs.Records() {
-			n, err := dsl.Int64().Decode(r.Value)
+			n, err := codec.Int64().Decode(r.Value)
 			if err != nil {
 				return nil, err
 			}

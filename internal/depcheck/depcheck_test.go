@@ -35,6 +35,7 @@ func TestLibraryDependencies(t *testing.T) {
 		{"asyncdsl", []string{kfake, broker, kadm}},
 		{"stores", []string{kfake, broker, kadm}},
 		{"tracing", []string{kfake, broker, kadm}},
+		{"codec", []string{kfake, broker, kadm}},
 		{"clusterflags", []string{kfake, broker}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
@@ -55,6 +56,22 @@ func TestLibraryDependencies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCodecIsALeaf checks that package codec imports no other package of
+// the module: dsl and stores both import it, and so may any package later.
+func TestCodecIsALeaf(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(goCommand(t), "list", "-deps", module+"codec")
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go list -deps codec: %v\n%s", err, stderr.String())
+	}
+	for _, d := range strings.Fields(stdout.String()) {
+		if strings.HasPrefix(d, module) && d != module+"codec" {
+			t.Errorf("codec imports %s", d)
+		}
 	}
 }
 

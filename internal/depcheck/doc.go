@@ -1,5 +1,6 @@
-// Package depcheck holds no code, only a test: the library packages a user
-// builds against (dsl, goka_adapter, asyncdsl, stores, tracing and kafka)
-// must not link what only tests and tools need, such as the embedded
-// cluster (package broker, franz-go's kfake).
+// Package depcheck holds no code, only tests: the library packages a user
+// builds against (dsl, goka_adapter, asyncdsl, stores, tracing, kafka and
+// codec) must not link what only tests and tools need, such as the embedded
+// cluster (package broker, franz-go's kfake), and codec imports no other
+// package of the module.
 package depcheck
