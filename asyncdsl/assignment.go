@@ -156,6 +156,22 @@ func (e *Executor) watch(a *assignment) {
 	e.mu.Unlock()
 }
 
+// landLocked takes t out of its assignment's in-flight count, if takeLocked
+// counted it there, and wakes the watcher waiting for the count to drain
+// (watch) when it reaches zero. e.mu must be held.
+func (t *task) landLocked() {
+	if !t.inFlight {
+		return
+	}
+	t.inFlight = false
+	a := t.asg
+	a.inFlight--
+	if a.inFlight == 0 && a.drained != nil {
+		close(a.drained)
+		a.drained = nil
+	}
+}
+
 // failLocked records that the task with seq failed: every later task of the
 // assignment is released Failed. Tasks not started yet are finished now;
 // running ones are stopped at their next check (before an attempt, before

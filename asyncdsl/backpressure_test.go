@@ -53,13 +53,13 @@ func TestBackpressure(t *testing.T) {
 			}
 			actx := context.Background()
 			for _, r := range tt.fill {
-				submit(t, e, Task{Record: r, Ctx: actx, Attempt: blocking, Release: rc.release(r)})
+				submit(t, e, Task{Record: r, Ctx: actx, Work: &WorkFuncs{AttemptFunc: blocking, ReleaseFunc: rc.release(r)}})
 			}
 			// Submit returned while the attempt blocks: the work runs on
 			// a worker, not on the submitting goroutine.
 			recv(t, started, "the first attempt to start")
 
-			extra := Task{Record: tt.extra, Ctx: actx, Attempt: ok, Release: rc.release(tt.extra)}
+			extra := Task{Record: tt.extra, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(tt.extra)}}
 
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			err := e.Submit(ctx, extra)
@@ -80,7 +80,7 @@ func TestBackpressure(t *testing.T) {
 			if tt.free != nil {
 				r := *tt.free
 				ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-				err := e.Submit(ctx, Task{Record: r, Ctx: actx, Attempt: ok, Release: rc.release(r)})
+				err := e.Submit(ctx, Task{Record: r, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r)}})
 				cancel()
 				if err != nil {
 					t.Fatalf("Submit outside the full bound: %v", err)
@@ -111,21 +111,21 @@ func TestSubmitEndsWithTaskCtx(t *testing.T) {
 	hold := make(chan struct{})
 	first := rec(0, 0, "a")
 	submit(t, e, Task{Record: first, Ctx: context.Background(),
-		Attempt: func(context.Context, int) (Apply, error) { <-hold; return nil, nil },
-		Release: rc.release(first)})
+		Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { <-hold; return nil, nil },
+			ReleaseFunc: rc.release(first)}})
 
 	assignment, revoke := context.WithCancel(context.Background())
 	second := rec(1, 0, "b")
 	errc := make(chan error, 1)
 	go func() {
-		errc <- e.Submit(context.Background(), Task{Record: second, Ctx: assignment, Attempt: ok, Release: rc.release(second)})
+		errc <- e.Submit(context.Background(), Task{Record: second, Ctx: assignment, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(second)}})
 	}()
 	revoke()
 	if err := recv(t, errc, "Submit"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Submit = %v, want Canceled", err)
 	}
 	// A cancelled Ctx is refused without waiting, too.
-	if err := e.Submit(context.Background(), Task{Record: second, Ctx: assignment, Attempt: ok, Release: rc.release(second)}); !errors.Is(err, context.Canceled) {
+	if err := e.Submit(context.Background(), Task{Record: second, Ctx: assignment, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(second)}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Submit with a cancelled Ctx = %v, want Canceled", err)
 	}
 	close(hold)

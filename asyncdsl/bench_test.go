@@ -61,10 +61,11 @@ func benchSubmitRelease(b *testing.B, partitions, keys int, attempt func(context
 			defer wg.Done()
 			for i := range n {
 				err := e.Submit(ctx, Task{
-					Record:  Record{Topic: "t", Partition: int32(p), Offset: int64(i), Key: keyNames[(i*7+p)%keys]},
-					Ctx:     ctx,
-					Attempt: attempt,
-					Release: release,
+					Record: Record{Topic: "t", Partition: int32(p), Offset: int64(i), Key: keyNames[(i*7+p)%keys]},
+					Ctx:    ctx,
+					Work: &WorkFuncs{AttemptFunc: attempt,
+						ReleaseFunc: release,
+					},
 				})
 				if err != nil {
 					b.Error(err)
@@ -118,7 +119,7 @@ func benchQueuedMemory(b *testing.B, queued, keys int) {
 	before.read()
 	for i := range queued {
 		if err := e.Submit(ctx, Task{Record: Record{Topic: "t", Partition: 0, Offset: int64(i), Key: names[i%keys]},
-			Ctx: ctx, Attempt: block, Release: release}); err != nil {
+			Ctx: ctx, Work: &WorkFuncs{AttemptFunc: block, ReleaseFunc: release}}); err != nil {
 			b.Fatal(err)
 		}
 	}

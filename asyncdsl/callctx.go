@@ -211,3 +211,22 @@ func (p *keyProbe) Value(key any) any {
 	}
 	return nil
 }
+
+// callContext is the context of one attempt or dead-letter call: the
+// assignment's runCtx (cancelled by revocation and Close) with the call
+// timeout, as context.WithTimeout would make it but cheaper (callctx.go).
+// Pass it to endCall when the call returns.
+func (e *Executor) callContext(a *assignment) context.Context {
+	if e.cfg.callTimeout > 0 {
+		return newCallCtx(a.runCtx, e.cfg.callTimeout)
+	}
+	return a.runCtx
+}
+
+// endCall cancels the context of a call that returned, as the CancelFunc
+// of context.WithTimeout would.
+func endCall(ctx context.Context) {
+	if c, ok := ctx.(*callCtx); ok {
+		c.cancel()
+	}
+}

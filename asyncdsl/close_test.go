@@ -21,22 +21,22 @@ func TestClose(t *testing.T) {
 	actx := context.Background() // never cancelled: only Close ends the work
 
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: ok, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r0)}})
 	rc.waitN(t, 1)
 	started := make(chan struct{})
 	r1 := rec(0, 1, "a")
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		close(started)
 		<-ctx.Done() // Close cancels running attempts
 		return nil, ctx.Err()
-	}, Release: rc.release(r1)})
+	}, ReleaseFunc: rc.release(r1)}})
 	acks := make(chan func(error), 1)
 	r2 := rec(0, 2, "b")
-	submit(t, e, Task{Record: r2, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r2)})
+	submit(t, e, Task{Record: r2, Ctx: actx, Work: &WorkFuncs{AttemptFunc: holdAck(acks), ReleaseFunc: rc.release(r2)}})
 	r3 := rec(0, 3, "a")
-	submit(t, e, Task{Record: r3, Ctx: actx, Attempt: ok, Release: rc.release(r3)})
+	submit(t, e, Task{Record: r3, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r3)}})
 	r4 := rec(1, 0, "c") // another partition, queued behind nothing but never acked
-	submit(t, e, Task{Record: r4, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r4)})
+	submit(t, e, Task{Record: r4, Ctx: actx, Work: &WorkFuncs{AttemptFunc: holdAck(acks), ReleaseFunc: rc.release(r4)}})
 	recv(t, started, "offset 1 to start")
 	done := recv(t, acks, "an Apply")
 	recv(t, acks, "an Apply")
@@ -59,7 +59,7 @@ func TestClose(t *testing.T) {
 	rc.checkOnce(t)
 	goleak.VerifyNone(t)
 
-	if err := e.Submit(context.Background(), Task{Record: r0, Ctx: actx, Attempt: ok, Release: rc.release(r0)}); !errors.Is(err, ErrClosed) {
+	if err := e.Submit(context.Background(), Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r0)}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Submit after Close = %v, want ErrClosed", err)
 	}
 	if err := e.Close(); err != nil {
@@ -79,14 +79,14 @@ func TestCloseWakesBlockedSubmit(t *testing.T) {
 	}
 	rc := newRecorder()
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: context.Background(), Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r0, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}, Release: rc.release(r0)})
+	}, ReleaseFunc: rc.release(r0)}})
 	errc := make(chan error, 1)
 	r1 := rec(0, 1, "b")
 	go func() {
-		errc <- e.Submit(context.Background(), Task{Record: r1, Ctx: context.Background(), Attempt: ok, Release: rc.release(r1)})
+		errc <- e.Submit(context.Background(), Task{Record: r1, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r1)}})
 	}()
 	eventually(t, "the Submit to block", func() bool {
 		e.mu.Lock()
@@ -121,7 +121,7 @@ func TestCloseIdle(t *testing.T) {
 	rc := newRecorder()
 	for i := range 100 {
 		r := rec(int32(i%3), int64(i), "k")
-		submit(t, e, Task{Record: r, Ctx: context.Background(), Attempt: ok, Release: rc.release(r)})
+		submit(t, e, Task{Record: r, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r)}})
 	}
 	drain(t, e)
 	if err := e.Close(); err != nil {

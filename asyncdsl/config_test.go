@@ -42,7 +42,7 @@ func TestNewRejectsMisconfiguration(t *testing.T) {
 
 func TestSubmitRejectsInvalidTasks(t *testing.T) {
 	valid := func() Task {
-		return Task{Record: rec(0, 7, "k"), Ctx: context.Background(), Attempt: ok, Release: func(Outcome) {}}
+		return Task{Record: rec(0, 7, "k"), Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: func(Outcome) {}}}
 	}
 	tests := []struct {
 		name   string
@@ -50,15 +50,13 @@ func TestSubmitRejectsInvalidTasks(t *testing.T) {
 		mutate func(*Task)
 		want   string
 	}{
-		{"nil attempt", FailOnError, func(t *Task) { t.Attempt = nil }, "nil Attempt"},
-		{"nil release", FailOnError, func(t *Task) { t.Release = nil }, "nil Release"},
+		{"nil attempt", FailOnError, func(t *Task) { t.Work.(*WorkFuncs).AttemptFunc = nil }, "nil AttemptFunc"},
+		{"nil release", FailOnError, func(t *Task) { t.Work.(*WorkFuncs).ReleaseFunc = nil }, "nil ReleaseFunc"},
 		{"nil ctx", FailOnError, func(t *Task) { t.Ctx = nil }, "nil Ctx"},
-		{"nil dead letter", DeadLetterOnError, func(*Task) {}, "nil DeadLetter"},
+		{"nil dead letter", DeadLetterOnError, func(*Task) {}, "nil DeadLetterFunc"},
 		{"uncomparable ctx", FailOnError, func(t *Task) { t.Ctx = funcCtx{context.Background(), []int{1}} }, "non-comparable"},
-		{"work and funcs", FailOnError, func(t *Task) { t.Work = &recordWork{} }, "both Work and funcs"},
-		{"work and a dead letter func", DeadLetterOnError, func(t *Task) {
-			*t = Task{Record: t.Record, Ctx: t.Ctx, Work: &recordWork{}, DeadLetter: func(context.Context, error) (Apply, error) { return nil, nil }}
-		}, "both Work and funcs"},
+		{"nil work", FailOnError, func(t *Task) { t.Work = nil }, "nil Work"},
+		{"nil work funcs", FailOnError, func(t *Task) { t.Work = (*WorkFuncs)(nil) }, "nil Work"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,4 +78,13 @@ func TestSubmitRejectsInvalidTasks(t *testing.T) {
 type funcCtx struct {
 	context.Context
 	_ []int
+}
+
+// A nil Option is ignored, as in every riffle package.
+func TestNewIgnoresNilOptions(t *testing.T) {
+	e, err := New(nil, WithWorkers(2), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	_ = e.Close()
 }

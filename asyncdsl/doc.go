@@ -36,9 +36,9 @@
 // When Apply reports its writes acknowledged, the task is finished; the
 // watermark releases the longest finished prefix of its partition in order.
 //
-// A Task carries its behaviour either as three funcs (Attempt, DeadLetter,
-// Release) or as one Work value; submitters on a hot path use Work, which
-// costs no allocation per record. Apply must not block: a submitter whose
+// A Task carries its behaviour as one Work value: a pointer to the
+// submitter's own per-record struct, which costs no allocation per record
+// (gokaadapter's), or a WorkFuncs made of funcs. Apply must not block: a submitter whose
 // writes go to a slow sink queues them and calls done later (package
 // gokaadapter hands produces to its emit queues).
 package asyncdsl

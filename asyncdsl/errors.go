@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/riffle-streams/riffle"
 )
 
 // ErrClosed is returned by Submit after Close has started.
@@ -19,14 +20,10 @@ var ErrPartitionFailed = errors.New("asyncdsl: an earlier record of the partitio
 // goroutines were stuck in user code than WithMaxStuck allows.
 var ErrTooManyStuck = errors.New("asyncdsl: too many goroutines stuck in user code")
 
-// ConfigError reports every invalid setting found by New.
-type ConfigError struct {
-	Problems []string
-}
-
-func (e *ConfigError) Error() string {
-	return "asyncdsl: invalid configuration: " + strings.Join(e.Problems, "; ")
-}
+// ConfigError is riffle.ConfigError, the one type of every riffle
+// package's configuration errors: errors.As with it matches theirs too.
+// Package is "asyncdsl" in the ones this package reports.
+type ConfigError = riffle.ConfigError
 
 // TaskError is the error of a task whose attempts were exhausted. It names the
 // record so that logs and dead-letter headers can point at it.

@@ -33,7 +33,7 @@ func ExampleExecutor() {
 		err := e.Submit(context.Background(), asyncdsl.Task{
 			Record: asyncdsl.Record{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key},
 			Ctx:    assignment,
-			Attempt: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
+			Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
 				// A remote call would go here; the result is applied below.
 				mu.Lock()
 				total = totals[o.key] + o.amount
@@ -45,8 +45,9 @@ func ExampleExecutor() {
 					done(nil) // or later, once the write is acknowledged
 				}, nil
 			},
-			Release: func(out asyncdsl.Outcome) {
-				fmt.Printf("offset %d %-5s total %2d: %s\n", i, o.key, total, out.Status)
+				ReleaseFunc: func(out asyncdsl.Outcome) {
+					fmt.Printf("offset %d %-5s total %2d: %s\n", i, o.key, total, out.Status)
+				},
 			},
 		})
 		if err != nil {

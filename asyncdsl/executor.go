@@ -191,6 +191,8 @@ func (e *Executor) ErrorPolicy() ErrorPolicy { return e.cfg.policy }
 // now is a monotonic timestamp in nanoseconds since New.
 func (e *Executor) now() int64 { return int64(time.Since(e.epoch)) }
 
+func nanos(d int64) time.Duration { return time.Duration(d) }
+
 // waitChangeLocked returns a channel closed at the next capacity change.
 // e.mu must be held.
 func (e *Executor) waitChangeLocked() <-chan struct{} {

@@ -50,18 +50,18 @@ func TestHooks(t *testing.T) {
 	ctx := context.Background()
 	finished := make(chan struct{})
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r0, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		<-finished
 		time.Sleep(10 * time.Millisecond) // slow work, while offset 2 is held back
 		return nil, nil
-	}, Release: rc.release(r0)})
+	}, ReleaseFunc: rc.release(r0)}})
 	r1 := rec(0, 1, "a") // waits for its key behind offset 0
-	submit(t, e, Task{Record: r1, Ctx: ctx, Attempt: ok, Release: rc.release(r1)})
+	submit(t, e, Task{Record: r1, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r1)}})
 	r2 := rec(0, 2, "b") // finishes at once, held back by offset 0
-	submit(t, e, Task{Record: r2, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r2, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		defer close(finished)
 		return nil, nil
-	}, Release: rc.release(r2)})
+	}, ReleaseFunc: rc.release(r2)}})
 	drain(t, e)
 
 	h.mu.Lock()

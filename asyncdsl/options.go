@@ -99,7 +99,7 @@ func defaultConfig() config {
 	}
 }
 
-// Option configures an Executor.
+// Option configures an Executor. A nil option is ignored.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -239,7 +239,7 @@ func (c *config) validate() error {
 		problems = append(problems, fmt.Sprintf("unknown error policy %d", int(c.policy)))
 	}
 	if len(problems) > 0 {
-		return &ConfigError{Problems: problems}
+		return &ConfigError{Package: "asyncdsl", Problems: problems}
 	}
 	return nil
 }

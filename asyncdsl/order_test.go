@@ -58,7 +58,7 @@ func TestPerKeyOrder(t *testing.T) {
 				err := e.Submit(context.Background(), Task{
 					Record: r,
 					Ctx:    ctx,
-					Attempt: func(context.Context, int) (Apply, error) {
+					Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 						mu.Lock()
 						prev := state[id]
 						mu.Unlock()
@@ -78,7 +78,8 @@ func TestPerKeyOrder(t *testing.T) {
 							}
 						}, nil
 					},
-					Release: rc.release(r),
+						ReleaseFunc: rc.release(r),
+					},
 				})
 				if err != nil {
 					t.Errorf("Submit: %v", err)
@@ -147,7 +148,7 @@ func TestConcurrencyAcrossKeys(t *testing.T) {
 		submit(t, e, Task{
 			Record: r,
 			Ctx:    context.Background(),
-			Attempt: func(context.Context, int) (Apply, error) {
+			Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 				n := running.Add(1)
 				for {
 					p := peak.Load()
@@ -170,7 +171,8 @@ func TestConcurrencyAcrossKeys(t *testing.T) {
 				running.Add(-1)
 				return nil, nil
 			},
-			Release: rc.release(r),
+				ReleaseFunc: rc.release(r),
+			},
 		})
 	}
 	// The first Workers attempts arrive while gate is closed: all workers
@@ -208,7 +210,7 @@ func TestReadyTasksNeverWaitForBusyWorkers(t *testing.T) {
 	e := newExecutor(t, WithWorkers(16))
 	for i := range 2000 {
 		submit(t, e, Task{Record: rec(0, int64(i), fmt.Sprintf("fast%d", i%50)), Ctx: context.Background(),
-			Attempt: ok, Release: func(Outcome) {}})
+			Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: func(Outcome) {}}})
 	}
 	drain(t, e)
 
@@ -223,18 +225,18 @@ func TestReadyTasksNeverWaitForBusyWorkers(t *testing.T) {
 	defer unblock() // on failure too, so that Close does not wait forever
 	for i := range together {
 		submit(t, e, Task{Record: rec(0, int64(2000+i), fmt.Sprintf("slow%d", i)), Ctx: context.Background(),
-			Attempt: func(context.Context, int) (Apply, error) {
+			Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 				started.Done()
 				<-release
 				return nil, nil
-			}, Release: func(Outcome) {}})
+			}, ReleaseFunc: func(Outcome) {}}})
 	}
 	recv(t, allRunning, fmt.Sprintf("%d tasks of distinct keys to run at once", together))
 
 	late := make(chan struct{})
 	submit(t, e, Task{Record: rec(0, 3000, "late"), Ctx: context.Background(),
-		Attempt: func(context.Context, int) (Apply, error) { close(late); return nil, nil },
-		Release: func(Outcome) {}})
+		Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { close(late); return nil, nil },
+			ReleaseFunc: func(Outcome) {}}})
 	recv(t, late, "a task submitted while every running worker is blocked")
 	unblock()
 	drain(t, e)

@@ -50,20 +50,20 @@ func TestFailPolicy(t *testing.T) {
 	var laterRan atomic.Bool
 
 	r0, r1, r2 := rec(0, 0, "a"), rec(0, 1, "b"), rec(0, 2, "b")
-	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: fx.attempt(0, nil), Release: rc.release(r0)})
-	submit(t, e, Task{Record: r1, Ctx: ctx, Attempt: fx.attempt(1, errBoom), Release: rc.release(r1)})
+	submit(t, e, Task{Record: r0, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: fx.attempt(0, nil), ReleaseFunc: rc.release(r0)}})
+	submit(t, e, Task{Record: r1, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: fx.attempt(1, errBoom), ReleaseFunc: rc.release(r1)}})
 	// Same key as the failing task: it starts only after the failure is known.
-	submit(t, e, Task{Record: r2, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r2, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		laterRan.Store(true)
 		return nil, nil
-	}, Release: rc.release(r2)})
+	}, ReleaseFunc: rc.release(r2)}})
 	rc.waitN(t, 3)
 	// Submitted after the failure: released Failed without running.
 	r3 := rec(0, 3, "c")
-	submit(t, e, Task{Record: r3, Ctx: ctx, Attempt: fx.attempt(3, nil), Release: rc.release(r3)})
+	submit(t, e, Task{Record: r3, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: fx.attempt(3, nil), ReleaseFunc: rc.release(r3)}})
 	// Another partition keeps working.
 	o := rec(1, 0, "a")
-	submit(t, e, Task{Record: o, Ctx: ctx, Attempt: fx.attempt(100, nil), Release: rc.release(o)})
+	submit(t, e, Task{Record: o, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: fx.attempt(100, nil), ReleaseFunc: rc.release(o)}})
 	drain(t, e)
 
 	got := rc.snapshot()
@@ -140,9 +140,9 @@ func TestSkipAndDeadLetterPolicies(t *testing.T) {
 			var dlApplied atomic.Bool
 			for i, err := range []error{nil, errBoom, nil} {
 				r := rec(0, int64(i), "k") // one key: offset 2 runs after 1 ended
-				task := Task{Record: r, Ctx: context.Background(), Attempt: fx.attempt(int64(i), err), Release: rc.release(r)}
+				task := Task{Record: r, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: fx.attempt(int64(i), err), ReleaseFunc: rc.release(r)}}
 				if tt.deadLetter != nil {
-					task.DeadLetter = func(ctx context.Context, err error) (Apply, error) {
+					task.Work.(*WorkFuncs).DeadLetterFunc = func(ctx context.Context, err error) (Apply, error) {
 						var te *TaskError
 						if errors.As(err, &te) {
 							dlGot.Store(te)
@@ -191,7 +191,7 @@ func TestWriteFailureFails(t *testing.T) {
 	for i := range 2 {
 		r := rec(0, int64(i), "k")
 		submit(t, e, Task{Record: r, Ctx: context.Background(),
-			Attempt: func(context.Context, int) (Apply, error) {
+			Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 				return func(done func(error)) {
 					go func() {
 						done(errBoom)
@@ -199,7 +199,7 @@ func TestWriteFailureFails(t *testing.T) {
 					}()
 				}, nil
 			},
-			Release: rc.release(r)})
+				ReleaseFunc: rc.release(r)}})
 	}
 	drain(t, e)
 	got := rc.snapshot()
@@ -223,7 +223,7 @@ func TestPanics(t *testing.T) {
 		e := newExecutor(t, WithErrorPolicy(SkipOnError), WithRetry(Retry{MaxAttempts: 3}))
 		rc := newRecorder()
 		r := rec(0, 0, "k")
-		submit(t, e, Task{Record: r, Ctx: context.Background(), Attempt: panickyAttempt, Release: rc.release(r)})
+		submit(t, e, Task{Record: r, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: panickyAttempt, ReleaseFunc: rc.release(r)}})
 		o := rc.waitN(t, 1)[0].Outcome
 		var pe *PanicError
 		if o.Status != Skipped || o.Attempts != 1 || !errors.As(o.Err, &pe) {
@@ -238,10 +238,10 @@ func TestPanics(t *testing.T) {
 		rc := newRecorder()
 		r := rec(0, 0, "k")
 		submit(t, e, Task{Record: r, Ctx: context.Background(),
-			Attempt: func(context.Context, int) (Apply, error) {
+			Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 				return func(func(error)) { panic(errBoom) }, nil
 			},
-			Release: rc.release(r)})
+				ReleaseFunc: rc.release(r)}})
 		o := rc.waitN(t, 1)[0].Outcome
 		var pe *PanicError
 		if o.Status != Failed || !errors.As(o.Err, &pe) || !errors.Is(o.Err, errBoom) {
@@ -253,9 +253,9 @@ func TestPanics(t *testing.T) {
 		rc := newRecorder()
 		r := rec(0, 0, "k")
 		submit(t, e, Task{Record: r, Ctx: context.Background(),
-			Attempt:    func(context.Context, int) (Apply, error) { return nil, errBoom },
-			DeadLetter: func(context.Context, error) (Apply, error) { panic("no dead letters today") },
-			Release:    rc.release(r)})
+			Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { return nil, errBoom },
+				DeadLetterFunc: func(context.Context, error) (Apply, error) { panic("no dead letters today") },
+				ReleaseFunc:    rc.release(r)}})
 		o := rc.waitN(t, 1)[0].Outcome
 		var pe *PanicError
 		if o.Status != Failed || !errors.As(o.Err, &pe) || !errors.Is(o.Err, errBoom) {

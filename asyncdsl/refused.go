@@ -165,17 +165,9 @@ func (e *Executor) requeueLocked(t *task, phase refusalPhase, cause error) {
 	// done may come while the worker is still in Apply (the ack handshake's
 	// early case): then the task has not handed its lane on yet.
 	e.leaveLaneLocked(t)
-	if t.inFlight {
-		// Not started again, as far as a revocation is concerned: it is
-		// abandoned at once, not waited for (see above).
-		t.inFlight = false
-		a := t.asg
-		a.inFlight--
-		if a.inFlight == 0 && a.drained != nil {
-			close(a.drained)
-			a.drained = nil
-		}
-	}
+	// Not started again, as far as a revocation is concerned: it is
+	// abandoned at once, not waited for (see above).
+	t.landLocked()
 	t.refused = phase
 	t.okStatus, t.okErr = DeadLettered, cause
 	e.mu.queued++ // takeLocked counts it out, as any ready task

@@ -75,12 +75,12 @@ func TestRefusedWriteGoesToPolicy(t *testing.T) {
 			w := newRefusingWriter()
 			ctx := context.Background()
 			r0, r1, r2 := rec(0, 0, "a"), rec(0, 1, "a"), rec(0, 2, "b")
-			submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: w.attempt, DeadLetter: w.deadLetter, Release: rc.release(r0)})
+			submit(t, e, Task{Record: r0, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: w.attempt, DeadLetterFunc: w.deadLetter, ReleaseFunc: rc.release(r0)}})
 			done0 := recv(t, w.acks, "the write of record 0")
 			// The key's next record and another key's record run while
 			// record 0 waits for its acknowledgement.
 			for _, r := range []Record{r1, r2} {
-				submit(t, e, Task{Record: r, Ctx: ctx, Attempt: ok, DeadLetter: w.deadLetter, Release: rc.release(r)})
+				submit(t, e, Task{Record: r, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, DeadLetterFunc: w.deadLetter, ReleaseFunc: rc.release(r)}})
 			}
 			eventually(t, "records 1 and 2 finished", func() bool { return e.Stats().Partitions[0].HeldBack == 2 })
 
@@ -149,8 +149,8 @@ func TestRefusedDeadLetterAfterFailedAttempt(t *testing.T) {
 	w := newRefusingWriter()
 	r0 := rec(0, 0, "a")
 	submit(t, e, Task{Record: r0, Ctx: context.Background(),
-		Attempt:    func(context.Context, int) (Apply, error) { return nil, errBoom },
-		DeadLetter: w.deadLetter, Release: rc.release(r0)})
+		Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { return nil, errBoom },
+			DeadLetterFunc: w.deadLetter, ReleaseFunc: rc.release(r0)}})
 	recv(t, w.acks, "the dead letter's write")(Refused(errTooLarge))
 	recv(t, w.acks, "the reduced dead letter's write")(nil)
 	got := rc.waitN(t, 1)
@@ -177,15 +177,15 @@ func TestRefusedTaskAbandonedOnRevocation(t *testing.T) {
 	defer cancel()
 	block := make(chan struct{})
 	r0, r1 := rec(0, 0, "a"), rec(0, 1, "b")
-	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: w.attempt, DeadLetter: w.deadLetter, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: w.attempt, DeadLetterFunc: w.deadLetter, ReleaseFunc: rc.release(r0)}})
 	done0 := recv(t, w.acks, "the write of record 0")
 	started := make(chan struct{})
 	// The only worker is busy with record 1 when record 0 is requeued.
-	submit(t, e, Task{Record: r1, Ctx: ctx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		close(started)
 		<-block
 		return nil, ctx.Err()
-	}, DeadLetter: w.deadLetter, Release: rc.release(r1)})
+	}, DeadLetterFunc: w.deadLetter, ReleaseFunc: rc.release(r1)}})
 	<-started
 	done0(Refused(errTooLarge))
 	cancel()

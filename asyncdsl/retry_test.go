@@ -89,7 +89,7 @@ func TestRetry(t *testing.T) {
 			e := newExecutor(t, opts...)
 			rc := newRecorder()
 			r := rec(0, 0, "k")
-			submit(t, e, Task{Record: r, Ctx: context.Background(), Attempt: tt.attempt, Release: rc.release(r)})
+			submit(t, e, Task{Record: r, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: tt.attempt, ReleaseFunc: rc.release(r)}})
 			o := rc.waitN(t, 1)[0].Outcome
 			if o.Status != tt.wantStatus || o.Attempts != tt.wantAttempts {
 				t.Fatalf("outcome %s after %d attempts (%v), want %s after %d", o.Status, o.Attempts, o.Err, tt.wantStatus, tt.wantAttempts)
@@ -160,8 +160,8 @@ func TestBackoffStopsOnRevocation(t *testing.T) {
 	failed := make(chan struct{})
 	r := rec(0, 0, "k")
 	submit(t, e, Task{Record: r, Ctx: ctx,
-		Attempt: func(context.Context, int) (Apply, error) { close(failed); return nil, errTransient },
-		Release: rc.release(r)})
+		Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { close(failed); return nil, errTransient },
+			ReleaseFunc: rc.release(r)}})
 	recv(t, failed, "the first attempt")
 	eventually(t, "the error to show in Stats", func() bool {
 		st := e.Stats()

@@ -20,29 +20,29 @@ func TestRevocation(t *testing.T) {
 	defer revoke()
 
 	r0 := rec(0, 0, "x")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: ok, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r0)}})
 	rc.waitN(t, 1)
 
 	started := make(chan struct{})
 	sawCancel := make(chan error, 1)
 	r1 := rec(0, 1, "a")
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		close(started)
 		<-ctx.Done()
 		sawCancel <- ctx.Err()
 		return nil, ctx.Err()
-	}, Release: rc.release(r1)})
+	}, ReleaseFunc: rc.release(r1)}})
 	var queuedRan atomic.Bool
 	r2 := rec(0, 2, "a")
-	submit(t, e, Task{Record: r2, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r2, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		queuedRan.Store(true)
 		return nil, nil
-	}, Release: rc.release(r2)})
+	}, ReleaseFunc: rc.release(r2)}})
 	finished := make(chan struct{})
 	r3 := rec(0, 3, "b")
-	submit(t, e, Task{Record: r3, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r3, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		return func(done func(error)) { done(nil); close(finished) }, nil
-	}, Release: rc.release(r3)})
+	}, ReleaseFunc: rc.release(r3)}})
 	recv(t, started, "offset 1 to start")
 	recv(t, finished, "offset 3 to finish")
 
@@ -80,19 +80,19 @@ func TestRevocationDetachesStuckTask(t *testing.T) {
 	started := make(chan struct{}, 2)
 	var lateApply atomic.Bool
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: oldCtx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r0, Ctx: oldCtx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		started <- struct{}{}
 		<-stuck // ignores ctx
 		return func(done func(error)) { lateApply.Store(true); done(nil) }, nil
-	}, Release: rc.release(r0)})
+	}, ReleaseFunc: rc.release(r0)}})
 	r1 := rec(0, 1, "b")
-	submit(t, e, Task{Record: r1, Ctx: oldCtx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: oldCtx, Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		started <- struct{}{}
 		<-ctx.Done()
 		return nil, ctx.Err() // cancellation: not an error
-	}, Release: rc.release(r1)})
+	}, ReleaseFunc: rc.release(r1)}})
 	r2 := rec(0, 2, "a")
-	submit(t, e, Task{Record: r2, Ctx: oldCtx, Attempt: ok, Release: rc.release(r2)})
+	submit(t, e, Task{Record: r2, Ctx: oldCtx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r2)}})
 	recv(t, started, "an attempt to start")
 	recv(t, started, "an attempt to start")
 
@@ -120,7 +120,7 @@ func TestRevocationDetachesStuckTask(t *testing.T) {
 	newCtx, cancelNew := context.WithCancel(context.Background())
 	defer cancelNew()
 	r3 := rec(0, 3, "a")
-	submit(t, e, Task{Record: r3, Ctx: newCtx, Attempt: ok, Release: rc.release(r3)})
+	submit(t, e, Task{Record: r3, Ctx: newCtx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r3)}})
 	if got := rc.waitN(t, 4)[3]; got.Record != r3 || got.Status != Done {
 		t.Fatalf("new assignment's task released %+v", got)
 	}
@@ -147,16 +147,16 @@ func TestRevocationWaitsForAcks(t *testing.T) {
 
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: holdAck(acks), ReleaseFunc: rc.release(r0)}})
 	started := make(chan struct{})
 	r1 := rec(0, 1, "b")
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		close(started)
 		<-ctx.Done()
 		return nil, ctx.Err()
-	}, Release: rc.release(r1)})
+	}, ReleaseFunc: rc.release(r1)}})
 	r2 := rec(0, 2, "b")
-	submit(t, e, Task{Record: r2, Ctx: actx, Attempt: ok, Release: rc.release(r2)})
+	submit(t, e, Task{Record: r2, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r2)}})
 	done := recv(t, acks, "offset 0's Apply")
 	recv(t, started, "offset 1 to start")
 
@@ -184,7 +184,7 @@ func TestRevocationUnackedWriteAbandoned(t *testing.T) {
 	actx, revoke := context.WithCancel(context.Background())
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: holdAck(acks), ReleaseFunc: rc.release(r0)}})
 	done := recv(t, acks, "the Apply")
 	revoke()
 	if got := rc.waitN(t, 1)[0]; got.Status != Abandoned {
@@ -207,15 +207,15 @@ func TestRevocationStopsApply(t *testing.T) {
 	inApply := make(chan struct{})
 	proceed := make(chan struct{})
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		return func(done func(error)) { close(inApply); <-proceed; done(nil) }, nil
-	}, Release: rc.release(r0)})
+	}, ReleaseFunc: rc.release(r0)}})
 	var applied atomic.Bool
 	r1 := rec(0, 1, "b")
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: func(ctx context.Context, _ int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: func(ctx context.Context, _ int) (Apply, error) {
 		<-ctx.Done()
 		return func(done func(error)) { applied.Store(true); done(nil) }, nil
-	}, Release: rc.release(r1)})
+	}, ReleaseFunc: rc.release(r1)}})
 	recv(t, inApply, "offset 0's Apply")
 	revoke()
 	close(proceed)
@@ -241,9 +241,9 @@ func TestRevocationFailedWriteAbandoned(t *testing.T) {
 
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: holdAck(acks), Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: holdAck(acks), ReleaseFunc: rc.release(r0)}})
 	r1 := rec(0, 1, "b")
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: ok, Release: rc.release(r1)})
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r1)}})
 	done := recv(t, acks, "offset 0's Apply")
 	revoke()
 	done(errors.New("dropped: partition revoked"))

@@ -42,7 +42,7 @@ func TestWriteFailedInRevocationWindowIsAbandoned(t *testing.T) {
 					done(errors.New("partition revoked before the record's writes were sent"))
 				}, nil
 			}
-			if err := e.Submit(ctx, Task{Record: r, Ctx: ctx, Attempt: attempt, Release: rc.release(r)}); err != nil {
+			if err := e.Submit(ctx, Task{Record: r, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: attempt, ReleaseFunc: rc.release(r)}}); err != nil {
 				t.Fatal(err)
 			}
 			if got := rc.waitN(t, 1)[0]; got.Status != Abandoned {

@@ -14,17 +14,17 @@ func TestStats(t *testing.T) {
 	hold := make(chan struct{})
 	started := make(chan struct{})
 	r0 := rec(3, 10, "hot")
-	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r0, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		close(started)
 		<-hold
 		return nil, nil
-	}, Release: rc.release(r0)})
+	}, ReleaseFunc: rc.release(r0)}})
 	for i := int64(11); i < 13; i++ {
 		r := rec(3, i, "hot")
-		submit(t, e, Task{Record: r, Ctx: ctx, Attempt: ok, Release: rc.release(r)})
+		submit(t, e, Task{Record: r, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r)}})
 	}
 	other := Record{Topic: "u", Partition: 3, Offset: 0, Key: "hot"} // co-partitioned topic, same lane
-	submit(t, e, Task{Record: other, Ctx: ctx, Attempt: ok, Release: rc.release(other)})
+	submit(t, e, Task{Record: other, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(other)}})
 	recv(t, started, "the head to start")
 
 	st := e.Stats()
@@ -75,14 +75,14 @@ func TestInterleavedAssignments(t *testing.T) {
 	defer cancelB()
 	hold := make(chan struct{})
 	a0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: a0, Ctx: ctxA, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: a0, Ctx: ctxA, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		<-hold
 		return nil, nil
-	}, Release: rc.release(a0)})
+	}, ReleaseFunc: rc.release(a0)}})
 	b0 := rec(0, 100, "b")
-	submit(t, e, Task{Record: b0, Ctx: ctxB, Attempt: ok, Release: rc.release(b0)})
+	submit(t, e, Task{Record: b0, Ctx: ctxB, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(b0)}})
 	a1 := rec(0, 1, "c")
-	submit(t, e, Task{Record: a1, Ctx: ctxA, Attempt: ok, Release: rc.release(a1)})
+	submit(t, e, Task{Record: a1, Ctx: ctxA, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(a1)}})
 	if got := rc.waitN(t, 1)[0]; got.Record != b0 {
 		t.Fatalf("first release %+v, want the other assignment's task", got)
 	}

@@ -70,12 +70,12 @@ func TestStuckAttemptTimesOut(t *testing.T) {
 
 	start := time.Now()
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: b.attempt, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r0)}})
 	fx := &effects{}
 	r1 := rec(0, 1, "a") // behind the stuck one on its key
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: fx.attempt(1, nil), Release: rc.release(r1)})
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: fx.attempt(1, nil), ReleaseFunc: rc.release(r1)}})
 	r2 := rec(0, 2, "b") // behind it on the watermark
-	submit(t, e, Task{Record: r2, Ctx: actx, Attempt: fx.attempt(2, nil), Release: rc.release(r2)})
+	submit(t, e, Task{Record: r2, Ctx: actx, Work: &WorkFuncs{AttemptFunc: fx.attempt(2, nil), ReleaseFunc: rc.release(r2)}})
 
 	got := rc.waitN(t, 3)
 	took := time.Since(start)
@@ -119,7 +119,7 @@ func TestStuckAttemptTimesOut(t *testing.T) {
 
 	// Both workers' places were taken over: the executor still runs work.
 	r3 := rec(0, 3, "a")
-	submit(t, e, Task{Record: r3, Ctx: actx, Attempt: fx.attempt(3, nil), Release: rc.release(r3)})
+	submit(t, e, Task{Record: r3, Ctx: actx, Work: &WorkFuncs{AttemptFunc: fx.attempt(3, nil), ReleaseFunc: rc.release(r3)}})
 	if got := rc.waitN(t, 4)[3]; got.Record != r3 || got.Status != Done {
 		t.Fatalf("task after the stuck ones released %+v", got)
 	}
@@ -146,9 +146,9 @@ func TestStuckAttemptsOverLimitFail(t *testing.T) {
 	rc := newRecorder()
 	actx := context.Background()
 	r0, r1 := rec(0, 0, "a"), rec(0, 1, "b")
-	submit(t, e, Task{Record: r0, Ctx: actx, Attempt: b.attempt, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: actx, Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r0)}})
 	rc.waitN(t, 1) // one stuck: within the limit, skipped
-	submit(t, e, Task{Record: r1, Ctx: actx, Attempt: b.attempt, Release: rc.release(r1)})
+	submit(t, e, Task{Record: r1, Ctx: actx, Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r1)}})
 	got := rc.waitN(t, 2)
 	if s := statuses(got); s != "0:skipped 1:failed" {
 		t.Fatalf("releases %q", s)
@@ -172,7 +172,7 @@ func TestCloseWithStuckAttempt(t *testing.T) {
 	b := newBlocker(t)
 	rc := newRecorder()
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: context.Background(), Attempt: b.attempt, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r0)}})
 	eventually(t, "the attempt to start", func() bool { return b.calls.Load() == 1 })
 
 	start := time.Now()
@@ -204,7 +204,7 @@ func TestRevocationFreesStuckWorker(t *testing.T) {
 	oldCtx, revoke := context.WithCancel(context.Background())
 	defer revoke()
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: oldCtx, Attempt: b.attempt, Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: oldCtx, Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r0)}})
 	eventually(t, "the attempt to start", func() bool { return b.calls.Load() == 1 })
 	revoke()
 	if s := statuses(rc.waitN(t, 1)); s != "0:abandoned" {
@@ -214,7 +214,7 @@ func TestRevocationFreesStuckWorker(t *testing.T) {
 	newCtx, cancelNew := context.WithCancel(context.Background())
 	defer cancelNew()
 	r1 := rec(1, 0, "b")
-	submit(t, e, Task{Record: r1, Ctx: newCtx, Attempt: ok, Release: rc.release(r1)})
+	submit(t, e, Task{Record: r1, Ctx: newCtx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r1)}})
 	if got := rc.waitN(t, 2)[1]; got.Record != r1 || got.Status != Done {
 		t.Fatalf("task of the new assignment released %+v", got)
 	}
@@ -265,7 +265,7 @@ func TestStuckRace(t *testing.T) {
 				done(nil)
 			}, nil
 		}
-		submit(t, e, Task{Record: r, Ctx: actx, Attempt: attempt, Release: rc.release(r)})
+		submit(t, e, Task{Record: r, Ctx: actx, Work: &WorkFuncs{AttemptFunc: attempt, ReleaseFunc: rc.release(r)}})
 	}
 	got := rc.waitN(t, tasks)
 	rc.checkOnce(t)

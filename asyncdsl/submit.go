@@ -17,9 +17,9 @@ var errInvalidTask = errors.New("asyncdsl: invalid task")
 // MaxPendingPerPartition, or the executor has MaxPending. It returns
 // ctx.Err() if ctx ends first, or t.Ctx.Err() if t.Ctx ends first; in both
 // cases t was not registered and its Release will not be called. It returns
-// ErrClosed after Close began. Invalid tasks (nil Attempt, Release or Ctx; nil
-// DeadLetter under DeadLetterOnError) are rejected at once with an error
-// wrapping the reason.
+// ErrClosed after Close began. Invalid tasks (nil Ctx or Work; a WorkFuncs
+// without AttemptFunc or ReleaseFunc, or without DeadLetterFunc under
+// DeadLetterOnError) are rejected at once with an error wrapping the reason.
 //
 // Submit never runs t itself: work runs on the executor's workers. Tasks of
 // one assignment must be submitted from one goroutine, in delivery order
@@ -78,9 +78,6 @@ func (e *Executor) Submit(ctx context.Context, t Task) error {
 	}
 
 	it := &task{Task: t, asg: a, submitted: e.now()}
-	if it.Work == nil {
-		it.Work = funcWork{&it.Task}
-	}
 	if l == nil {
 		l = e.newLaneLocked(lk)
 	}
@@ -131,18 +128,18 @@ func (e *Executor) fitsLocked(a *assignment, l *lane) bool {
 // validate checks what Submit cannot work without.
 func (e *Executor) validate(t *Task) error {
 	var problem string
-	funcs := t.Attempt != nil || t.DeadLetter != nil || t.Release != nil
+	funcs, isFuncs := t.Work.(*WorkFuncs)
 	switch {
 	case t.Ctx == nil:
 		problem = "nil Ctx"
-	case t.Work != nil && funcs:
-		problem = "both Work and funcs set"
-	case t.Work == nil && t.Attempt == nil:
-		problem = "nil Attempt"
-	case t.Work == nil && t.Release == nil:
-		problem = "nil Release"
-	case t.Work == nil && t.DeadLetter == nil && e.cfg.policy == DeadLetterOnError:
-		problem = "nil DeadLetter under the dead-letter policy"
+	case t.Work == nil || isFuncs && funcs == nil:
+		problem = "nil Work"
+	case isFuncs && funcs.AttemptFunc == nil:
+		problem = "nil AttemptFunc"
+	case isFuncs && funcs.ReleaseFunc == nil:
+		problem = "nil ReleaseFunc"
+	case isFuncs && funcs.DeadLetterFunc == nil && e.cfg.policy == DeadLetterOnError:
+		problem = "nil DeadLetterFunc under the dead-letter policy"
 	case !reflect.TypeOf(t.Ctx).Comparable():
 		// Assignments are told apart by Ctx identity (==), which would
 		// panic on a context of a non-comparable type.

@@ -31,8 +31,8 @@ type Record struct {
 // sends to another goroutine. A nil Apply means "no effects".
 type Apply func(done func(error))
 
-// Task is one record's unit of work: what it runs is either Work or the
-// three funcs Attempt, DeadLetter and Release, never both.
+// Task is one record's unit of work: the record, its assignment, and the
+// Work that runs it.
 type Task struct {
 	Record
 
@@ -41,32 +41,39 @@ type Task struct {
 	// revocation signal. Attempt contexts derive from it.
 	Ctx context.Context
 
-	// Work, if set, is called instead of the func fields below, which must
-	// then be nil. See Work for when to prefer it.
+	// Work runs the record. A submitter that keeps a record's state in a
+	// struct of its own passes a pointer to it; WorkFuncs makes a Work of
+	// funcs.
 	Work Work
+}
 
+// Work is what a Task runs.
+//
+// A pointer to a struct that holds the record's state costs no allocation
+// per record beyond that struct (gokaadapter does this); WorkFuncs, for
+// submitters without such a struct, costs one.
+type Work interface {
 	// Attempt runs the work once. attempt counts from 1. It must not apply
 	// effects itself: it returns them as an Apply, so that the executor can
 	// drop them if the assignment was revoked meanwhile, or if the attempt
 	// was given up on because it did not return by its call deadline (plus a
 	// grace) or by the drain deadline: then its goroutine is left to finish
 	// on its own, and the Apply it finally returns is discarded.
-	Attempt func(ctx context.Context, attempt int) (Apply, error)
+	Attempt(ctx context.Context, attempt int) (Apply, error)
 
-	// DeadLetter, used only under the DeadLetter policy, writes the record to a
-	// dead-letter destination with err. Its Apply gates the release like the
-	// task's own effects. A nil DeadLetter under that policy is a Submit error.
-	// err is a *TaskError after failed attempts, one wrapping a
-	// *WriteRefusedError after the task's writes were refused, and a
-	// *DeadLetterRefusedError when the dead letter written before was
-	// refused: then DeadLetter should write a reduced one (the record's
-	// value left out, say). It runs on a worker, possibly while later
-	// records of the same key run.
+	// DeadLetter, called only under the DeadLetter policy, writes the record
+	// to a dead-letter destination with err. Its Apply gates the release
+	// like the task's own effects. err is a *TaskError after failed
+	// attempts, one wrapping a *WriteRefusedError after the task's writes
+	// were refused, and a *DeadLetterRefusedError when the dead letter
+	// written before was refused: then DeadLetter should write a reduced one
+	// (the record's value left out, say). It runs on a worker, possibly
+	// while later records of the same key run.
 	//
 	// Unlike Attempt, it is not given up on past its deadline: it must
 	// prepare the write and return, leaving the slow part to its Apply's
 	// done, as Apply does.
-	DeadLetter func(ctx context.Context, err error) (Apply, error)
+	DeadLetter(ctx context.Context, err error) (Apply, error)
 
 	// Release is called exactly once, in delivery order for the task's
 	// assignment, with the task's outcome. It must not block for long, and
@@ -74,21 +81,31 @@ type Task struct {
 	// release turn held, on whichever goroutine completed the releasable
 	// prefix (a worker, the goroutine that called done, the revocation
 	// watcher, or Submit's own when the assignment had already failed).
-	Release func(Outcome)
-}
-
-// Work is what a Task runs, as one value instead of three funcs. Its
-// methods have the contracts of the Task fields of the same names.
-//
-// It is for submitters on a hot path: a method value allocates, so a
-// submitter that keeps a record's state in a struct and passes a pointer to
-// it as Work saves three allocations per record over setting the three
-// funcs to that struct's methods. (gokaadapter does this.)
-type Work interface {
-	Attempt(ctx context.Context, attempt int) (Apply, error)
-	DeadLetter(ctx context.Context, err error) (Apply, error)
 	Release(Outcome)
 }
+
+// WorkFuncs is a Work made of funcs: each method calls the func of its name.
+// AttemptFunc and ReleaseFunc are required; DeadLetterFunc is required under
+// the DeadLetter policy and never called under the others. Submit rejects a
+// task whose WorkFuncs lacks a required func.
+type WorkFuncs struct {
+	AttemptFunc    func(ctx context.Context, attempt int) (Apply, error)
+	DeadLetterFunc func(ctx context.Context, err error) (Apply, error)
+	ReleaseFunc    func(Outcome)
+}
+
+// Attempt calls AttemptFunc.
+func (w *WorkFuncs) Attempt(ctx context.Context, attempt int) (Apply, error) {
+	return w.AttemptFunc(ctx, attempt)
+}
+
+// DeadLetter calls DeadLetterFunc.
+func (w *WorkFuncs) DeadLetter(ctx context.Context, err error) (Apply, error) {
+	return w.DeadLetterFunc(ctx, err)
+}
+
+// Release calls ReleaseFunc.
+func (w *WorkFuncs) Release(o Outcome) { w.ReleaseFunc(o) }
 
 // Status says how a task ended.
 type Status int

@@ -1,7 +1,6 @@
 package asyncdsl
 
 import (
-	"context"
 	"math"
 	"sync/atomic"
 )
@@ -86,19 +85,3 @@ type task struct {
 
 // notStarted reports whether no worker has taken the task yet.
 func (t *task) notStarted() bool { return t.state == stateQueued || t.state == stateReady }
-
-// funcWork is the Work of a Task given as funcs. Submit sets it, pointing
-// into the task's own copy of the Task, so that the executor calls every
-// task through Work; holding one pointer, it fits in the interface value
-// and costs no allocation.
-type funcWork struct{ t *Task }
-
-func (w funcWork) Attempt(ctx context.Context, attempt int) (Apply, error) {
-	return w.t.Attempt(ctx, attempt)
-}
-
-func (w funcWork) DeadLetter(ctx context.Context, err error) (Apply, error) {
-	return w.t.DeadLetter(ctx, err)
-}
-
-func (w funcWork) Release(o Outcome) { w.t.Release(o) }

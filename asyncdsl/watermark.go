@@ -50,15 +50,7 @@ func (e *Executor) finishLocked(t *task, s Status, err error) bool {
 		t.finished = e.now()
 	}
 	e.leaveLaneLocked(t)
-	if t.inFlight {
-		t.inFlight = false
-		a := t.asg
-		a.inFlight--
-		if a.inFlight == 0 && a.drained != nil {
-			close(a.drained)
-			a.drained = nil
-		}
-	}
+	t.landLocked()
 	return true
 }
 

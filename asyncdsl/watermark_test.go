@@ -18,15 +18,15 @@ func TestWatermark(t *testing.T) {
 
 	slow := rec(0, 0, "slow")
 	submit(t, e, Task{Record: slow, Ctx: ctx,
-		Attempt: func(context.Context, int) (Apply, error) { slowStarted <- slow; <-hold; return nil, nil },
-		Release: rc.release(slow)})
+		Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { slowStarted <- slow; <-hold; return nil, nil },
+			ReleaseFunc: rc.release(slow)}})
 	for i := int64(1); i <= 3; i++ {
 		r := rec(0, i, "fast"+string(rune('0'+i)))
 		submit(t, e, Task{Record: r, Ctx: ctx,
-			Attempt: func(context.Context, int) (Apply, error) {
+			Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 				return func(done func(error)) { done(nil); finished <- r }, nil
 			},
-			Release: rc.release(r)})
+				ReleaseFunc: rc.release(r)}})
 	}
 	for range 3 {
 		recv(t, finished, "a fast task to finish")
@@ -34,7 +34,7 @@ func TestWatermark(t *testing.T) {
 
 	// Another partition is independent of partition 0's slow head.
 	other := rec(1, 0, "slow") // same key, other partition: another lane
-	submit(t, e, Task{Record: other, Ctx: ctx, Attempt: ok, Release: rc.release(other)})
+	submit(t, e, Task{Record: other, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(other)}})
 	got := rc.waitN(t, 1)
 	if got[0].Record != other {
 		t.Fatalf("first release %+v, want partition 1's task", got[0].Record)
@@ -75,13 +75,13 @@ func TestLaneMovesOnAfterApply(t *testing.T) {
 	ctx := context.Background()
 	acks := make(chan func(error), 1)
 	r0 := rec(0, 0, "a")
-	submit(t, e, Task{Record: r0, Ctx: ctx, Attempt: holdAck(acks), Release: rc.release(r0)})
+	submit(t, e, Task{Record: r0, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: holdAck(acks), ReleaseFunc: rc.release(r0)}})
 	second := make(chan struct{})
 	r1 := rec(0, 1, "a")
-	submit(t, e, Task{Record: r1, Ctx: ctx, Attempt: func(context.Context, int) (Apply, error) {
+	submit(t, e, Task{Record: r1, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) {
 		close(second)
 		return nil, nil
-	}, Release: rc.release(r1)})
+	}, ReleaseFunc: rc.release(r1)}})
 	done := recv(t, acks, "offset 0's Apply")
 	recv(t, second, "offset 1 to start before offset 0's ack")
 	if n := len(rc.snapshot()); n != 0 {

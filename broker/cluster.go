@@ -63,7 +63,9 @@ type Cluster struct {
 func Start(opts ...Option) (*Cluster, error) {
 	cfg := config{partitions: kafka.DefaultPartitions}
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil {
+			o.apply(&cfg)
+		}
 	}
 	if cfg.err != nil {
 		return nil, cfg.err

@@ -220,3 +220,11 @@ func TestShortSessionTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A nil Option is ignored, as in every riffle package.
+func TestStartIgnoresNilOptions(t *testing.T) {
+	c := startCluster(t, nil, WithPartitions(2), nil)
+	if c.Partitions() != 2 {
+		t.Fatalf("Partitions() = %d, want 2", c.Partitions())
+	}
+}

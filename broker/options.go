@@ -9,7 +9,7 @@ import (
 	"github.com/riffle-streams/riffle/kafka"
 )
 
-// Option configures Start.
+// Option configures Start. A nil option is ignored.
 type Option interface{ apply(*config) }
 
 // config is what Start is given; Start validates it before it listens.

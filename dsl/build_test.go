@@ -1,10 +1,12 @@
 package dsl_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
@@ -161,5 +163,33 @@ func TestBuildErrorsOfTopologyOptions(t *testing.T) {
 		if g.DeadLetters != "app-rejects" {
 			t.Errorf("group %s dead-letters to %q, want app-rejects", g.Name, g.DeadLetters)
 		}
+	}
+}
+
+// A nil BuilderOption, StepOption or RunOption is ignored, as in every riffle
+// package.
+func TestNilOptionsIgnored(t *testing.T) {
+	b := dsl.NewBuilder("nilopts", nil)
+	in := dsl.From(b, "in", codec.String())
+	dsl.ProcessValues(in, func(c *dsl.ValuesContext[string], _ string, v string) error {
+		c.Forward(v)
+		return nil
+	}, nil).To("out", codec.String())
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatalf("Build with nil options: %v", err)
+	}
+	tt := tester.New(t)
+	r, err := topo.Start(context.Background(), nil, dsl.OnTester(tt), nil)
+	if err != nil {
+		t.Fatalf("Start with nil options: %v", err)
+	}
+	out := tt.NewQueueTracker("out")
+	tt.Consume("in", "k", "v")
+	if k, v, ok := out.Next(); !ok || k != "k" || v != "v" {
+		t.Errorf("out = %q, %v, %v; want k, v", k, v, ok)
+	}
+	if err := r.Stop(); err != nil {
+		t.Errorf("Stop: %v", err)
 	}
 }

@@ -30,6 +30,13 @@ type Builder struct {
 	deadLetterTopic string               // "" for one per group
 }
 
+// BuilderOption configures a whole topology; NewBuilder takes them. A nil option is ignored.
+type BuilderOption interface{ applyBuilder(*Builder) }
+
+type builderOptionFunc func(*Builder)
+
+func (f builderOptionFunc) applyBuilder(b *Builder) { f(b) }
+
 // NewBuilder returns a builder for the application app. The application name
 // prefixes every goka group and every topic the builder creates
 // ("<app>-<name>"), so two applications on one cluster do not collide. opts

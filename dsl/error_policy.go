@@ -9,13 +9,6 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
 
-// BuilderOption configures a whole topology; NewBuilder takes them.
-type BuilderOption interface{ applyBuilder(*Builder) }
-
-type builderOptionFunc func(*Builder)
-
-func (f builderOptionFunc) applyBuilder(b *Builder) { f(b) }
-
 // WithErrorPolicy sets the error policy of the groups that have no Async
 // step: what happens to a record such a group cannot decode, or whose step
 // returns an error. Default asyncdsl.FailOnError: the topology stops with

@@ -16,7 +16,7 @@ import (
 	"github.com/samber/lo"
 )
 
-// RunOption configures Start and Run.
+// RunOption configures Start and Run. A nil option is ignored.
 type RunOption interface{ applyRun(*runConfig) }
 
 type runConfig struct {
@@ -348,4 +348,29 @@ func (t *Topology) ensureTopics(ctx context.Context, s kafka.Settings) error {
 
 func topicsOf(es []edgeTopic) []string {
 	return lo.Map(es, func(e edgeTopic, _ int) string { return e.topic })
+}
+
+// WithLogger sets the logger of the topology: its own lines (skipped
+// records under WithErrorPolicy, rebuilt caches), the adapter's of its
+// async groups (gokaadapter.WithLogger) and, at info level, goka's of every
+// group (goka.WithLogger). Default slog.Default(), read by Start.
+func WithLogger(l *slog.Logger) RunOption {
+	return runOptionFunc(func(c *runConfig) { c.log = l })
+}
+
+// slogger returns the logger of the run.
+func (c *runConfig) slogger() *slog.Logger {
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c.log
+}
+
+// logger returns the logger of the run as goka takes one: its lines at
+// info level.
+func (c *runConfig) logger() goka.Logger {
+	if c.gokaLog == nil {
+		c.gokaLog = slog.NewLogLogger(c.slogger().Handler(), slog.LevelInfo)
+	}
+	return c.gokaLog
 }

@@ -1,10 +1,8 @@
 package dsl
 
 import (
-	"log/slog"
 	"path/filepath"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 )
 
@@ -32,14 +30,6 @@ func WithLevelDB(dir string) RunOption {
 	return runOptionFunc(func(c *runConfig) { c.storage, c.levelDBDir = nil, dir })
 }
 
-// WithLogger sets the logger of the topology: its own lines (skipped
-// records under WithErrorPolicy, rebuilt caches), the adapter's of its
-// async groups (gokaadapter.WithLogger) and, at info level, goka's of every
-// group (goka.WithLogger). Default slog.Default(), read by Start.
-func WithLogger(l *slog.Logger) RunOption {
-	return runOptionFunc(func(c *runConfig) { c.log = l })
-}
-
 // storageOf returns the storage builder of the group named group.
 func (c *runConfig) storageOf(group string) storage.Builder {
 	switch {
@@ -50,21 +40,4 @@ func (c *runConfig) storageOf(group string) storage.Builder {
 	default:
 		return storage.MemoryBuilder()
 	}
-}
-
-// slogger returns the logger of the run.
-func (c *runConfig) slogger() *slog.Logger {
-	if c.log == nil {
-		c.log = slog.Default()
-	}
-	return c.log
-}
-
-// logger returns the logger of the run as goka takes one: its lines at
-// info level.
-func (c *runConfig) logger() goka.Logger {
-	if c.gokaLog == nil {
-		c.gokaLog = slog.NewLogLogger(c.slogger().Handler(), slog.LevelInfo)
-	}
-	return c.gokaLog
 }

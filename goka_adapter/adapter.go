@@ -55,10 +55,12 @@ type Adapter struct {
 func New(opts ...Option) (*Adapter, error) {
 	cfg := config{rejoin: defaultRejoin}
 	for _, o := range opts {
-		o.apply(&cfg)
+		if o != nil {
+			o.apply(&cfg)
+		}
 	}
 	if problems := cfg.rejoin.validate(); len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: problems}
 	}
 	if cfg.hasher == nil {
 		cfg.hasher = goka.DefaultHasher()
@@ -72,7 +74,7 @@ func New(opts ...Option) (*Adapter, error) {
 	}
 	exec, err := asyncdsl.New(execOpts...)
 	if err != nil {
-		return nil, &ConfigError{Problems: []string{"executor"}, Err: err}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"executor"}, Err: err}
 	}
 	a := &Adapter{
 		cfg:             cfg,
@@ -142,10 +144,10 @@ func (a *Adapter) Input(topic goka.Stream, c goka.Codec, cb goka.ProcessCallback
 // wrapping ErrBuilderConflict.
 func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ...goka.ProcessorOption) (*Processor, error) {
 	if graph == nil {
-		return nil, &ConfigError{Problems: []string{"graph is nil"}}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"graph is nil"}}
 	}
 	if err := graph.Validate(); err != nil {
-		return nil, &ConfigError{Problems: []string{"invalid group graph"}, Err: err}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"invalid group graph"}, Err: err}
 	}
 	if a.wrapped.Load() == 0 {
 		return nil, ErrNoAsyncCallback
@@ -157,7 +159,7 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 	if t := a.cfg.tracing; t != nil {
 		reg, err := t.ObserveExecutor(a.executor, string(graph.Group()))
 		if err != nil {
-			return nil, &ConfigError{Problems: []string{"registering the executor's metrics"}, Err: err}
+			return nil, &ConfigError{Package: "gokaadapter", Problems: []string{"registering the executor's metrics"}, Err: err}
 		}
 		a.mu.Lock()
 		a.mu.metrics = reg
@@ -176,62 +178,6 @@ func (a *Adapter) NewProcessor(brokers []string, graph *goka.GroupGraph, opts ..
 		return nil, fmt.Errorf("gokaadapter: building processor for group %s: %w", graph.Group(), err)
 	}
 	return &Processor{Processor: proc, adapter: a}, nil
-}
-
-// hasSyncCallbacks reports whether graph may have a callback that Async did
-// not wrap, and so needs guardSyncCallbacks. goka calls the context wrapper
-// for every record, and the guard allocates; async callbacks unwrap it at
-// once, and count every record in a.keys only for the guard to wait on. So
-// in a graph of async callbacks only, both are pure cost.
-//
-// goka does not expose an edge's callback, so this counts: the callbacks of
-// a graph are those of its input streams and its loop stream, and every
-// callback returned by Async (or Input) was counted in a.wrapped. If there
-// are exactly as many wrapped callbacks as callback-bearing edges, every
-// edge has a wrapped one, on the assumption of the Adapter's contract that
-// each wrapped callback is one edge's callback (see Async). More
-// wrapped callbacks than edges (a wrapped callback left out, or used by
-// another graph), or fewer (a sync edge, or one wrapped callback on two
-// edges) keep the guard: it is the safe side.
-func (a *Adapter) hasSyncCallbacks(graph *goka.GroupGraph) bool {
-	edges := len(graph.InputStreams())
-	if graph.LoopStream() != nil {
-		edges++
-	}
-	return int(a.wrapped.Load()) != edges
-}
-
-// ensureDeadLetterTopic creates the dead-letter topic when the policy needs
-// it, with the processor's topic manager.
-func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph, tmb goka.TopicManagerBuilder) error {
-	if a.executor.ErrorPolicy() != asyncdsl.DeadLetterOnError {
-		return nil
-	}
-	if a.cfg.deadLetterTopic == "" {
-		a.cfg.deadLetterTopic = goka.Stream(string(graph.Group()) + "-dead-letters")
-	}
-	if a.cfg.tester != nil {
-		return nil // the tester accepts emits to any topic
-	}
-	tm, err := tmb(brokers)
-	if err != nil {
-		return fmt.Errorf("gokaadapter: creating topic manager for the dead-letter topic: %w", err)
-	}
-	defer tm.Close()
-	var partitions int
-	for _, in := range graph.InputStreams() {
-		ps, err := tm.Partitions(in.Topic())
-		if err == nil && len(ps) > partitions {
-			partitions = len(ps)
-		}
-	}
-	if partitions == 0 {
-		partitions = 1
-	}
-	if err := tm.EnsureStreamExists(string(a.cfg.deadLetterTopic), partitions); err != nil {
-		return fmt.Errorf("gokaadapter: creating dead-letter topic %s: %w", a.cfg.deadLetterTopic, err)
-	}
-	return nil
 }
 
 // binding is what NewProcessor fixes about the adapter's processor.

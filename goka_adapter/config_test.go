@@ -22,7 +22,7 @@ func TestMisconfiguration(t *testing.T) {
 		}
 		var ce *gokaadapter.ConfigError
 		var ace *asyncdsl.ConfigError
-		if !errors.As(err, &ce) || !errors.As(err, &ace) {
+		if !errors.As(err, &ce) || ce.Package != "gokaadapter" || !errors.As(ce.Err, &ace) || ace.Package != "asyncdsl" {
 			t.Fatalf("New: %v (%T), want a *gokaadapter.ConfigError wrapping an *asyncdsl.ConfigError", err, err)
 		}
 	})
@@ -111,4 +111,13 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 	if !strings.Contains(err.Error(), string(input)+"/") {
 		t.Errorf("Run's error does not name the record: %v", err)
 	}
+}
+
+// A nil Option is ignored, as in every riffle package.
+func TestNewIgnoresNilOptions(t *testing.T) {
+	a, err := gokaadapter.New(nil, gokaadapter.WithExecutor(nil, asyncdsl.WithWorkers(2)), nil)
+	if err != nil {
+		t.Fatalf("New with nil options: %v", err)
+	}
+	_ = a.Close()
 }

@@ -201,3 +201,36 @@ func capped(s string, limit int) string {
 	}
 	return s[:end] + fmt.Sprintf("... (%d bytes cut)", len(s)-end)
 }
+
+// ensureDeadLetterTopic creates the dead-letter topic when the policy needs
+// it, with the processor's topic manager.
+func (a *Adapter) ensureDeadLetterTopic(brokers []string, graph *goka.GroupGraph, tmb goka.TopicManagerBuilder) error {
+	if a.executor.ErrorPolicy() != asyncdsl.DeadLetterOnError {
+		return nil
+	}
+	if a.cfg.deadLetterTopic == "" {
+		a.cfg.deadLetterTopic = goka.Stream(string(graph.Group()) + "-dead-letters")
+	}
+	if a.cfg.tester != nil {
+		return nil // the tester accepts emits to any topic
+	}
+	tm, err := tmb(brokers)
+	if err != nil {
+		return fmt.Errorf("gokaadapter: creating topic manager for the dead-letter topic: %w", err)
+	}
+	defer tm.Close()
+	var partitions int
+	for _, in := range graph.InputStreams() {
+		ps, err := tm.Partitions(in.Topic())
+		if err == nil && len(ps) > partitions {
+			partitions = len(ps)
+		}
+	}
+	if partitions == 0 {
+		partitions = 1
+	}
+	if err := tm.EnsureStreamExists(string(a.cfg.deadLetterTopic), partitions); err != nil {
+		return fmt.Errorf("gokaadapter: creating dead-letter topic %s: %w", a.cfg.deadLetterTopic, err)
+	}
+	return nil
+}

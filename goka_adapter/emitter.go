@@ -278,13 +278,3 @@ func (b *emitBatch) send() {
 		}
 	}
 }
-
-// storeOffset is what goka's own context does when a table write is
-// acknowledged: the storage's offset follows the changelog's. An offset of
-// 0 is not stored, as goka does not (a producer that reports none).
-func storeOffset(st *lockedStorage, offset int64, err error) error {
-	if err == nil && offset != 0 {
-		return st.SetOffset(offset)
-	}
-	return err
-}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/riffle-streams/riffle"
 )
 
 var (
@@ -45,28 +47,10 @@ var (
 	ErrContextOption = errors.New("gokaadapter: goka.ContextOption cannot be applied outside goka's context; use gokaadapter.EmitWithHeaders")
 )
 
-// ConfigError lists what is wrong with an adapter or processor configuration.
-type ConfigError struct {
-	Problems []string
-	Err      error // the cause, when one error carries it
-}
-
-func (e *ConfigError) Error() string {
-	msg := "gokaadapter: invalid configuration"
-	for i, p := range e.Problems {
-		if i == 0 {
-			msg += ": " + p
-		} else {
-			msg += "; " + p
-		}
-	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+// ConfigError is riffle.ConfigError, the one type of every riffle
+// package's configuration errors: errors.As with it matches theirs too.
+// Package is "gokaadapter" in the ones this package reports.
+type ConfigError = riffle.ConfigError
 
 // DecodeError is the error of an input record whose value the topic's codec
 // could not decode. It names the record's coordinates.

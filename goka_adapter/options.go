@@ -34,7 +34,7 @@ type config struct {
 	deadLetterTopic goka.Stream
 }
 
-// Option configures an Adapter.
+// Option configures an Adapter. A nil option is ignored.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)

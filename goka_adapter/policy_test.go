@@ -205,7 +205,7 @@ func TestErrorPolicies(t *testing.T) {
 		}
 		// The stack is cut to its top frames below the panic: the
 		// recovery's frames are left out, and so are the worker's.
-		for _, unwanted := range []string{"runtime/debug.Stack", "asyncdsl.(*Executor).work"} {
+		for _, unwanted := range []string{"runtime/debug.Stack", "internal/panics", "asyncdsl.(*Executor).work"} {
 			if strings.Contains(h[gokaadapter.HeaderError], unwanted) {
 				t.Errorf("dead letter error contains %q:\n%s", unwanted, h[gokaadapter.HeaderError])
 			}

@@ -96,7 +96,7 @@ func (a *Adapter) resolveBuilders(brokers []string, graph *goka.GroupGraph, give
 		}
 	}
 	if len(problems) > 0 {
-		return gokaBuilders{}, &ConfigError{Problems: problems, Err: ErrBuilderConflict}
+		return gokaBuilders{}, &ConfigError{Package: "gokaadapter", Problems: problems, Err: ErrBuilderConflict}
 	}
 	base := given.or(own).or(gokaBuilders{
 		storage:       storage.DefaultBuilder(goka.DefaultProcessorStoragePath(graph.Group())),

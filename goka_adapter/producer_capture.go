@@ -7,6 +7,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/internal/panics"
 )
 
 // producerCapture holds the producer goka built for the processor, so that
@@ -88,10 +89,6 @@ func (p promiseEmitter) EmitFunc(topic string, key string, value []byte, headers
 // under it (sarama's send on its closed input) is an error of the record,
 // not of the process.
 func (p promiseEmitter) send(topic string, key string, value []byte, headers goka.Headers) (promise *goka.Promise, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			promise, err = nil, fmt.Errorf("%w: producer: %v", ErrNotRunning, r)
-		}
-	}()
+	defer panics.Catch(func(r any) { promise, err = nil, fmt.Errorf("%w: producer: %v", ErrNotRunning, r) })
 	return p.producer.EmitWithHeaders(topic, key, value, headers), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/internal/panics"
 )
 
 // proxyContext is the goka.Context an async callback sees. It lives for one
@@ -49,11 +50,7 @@ type failure struct {
 // cannot fix it; so do panics, which are bugs. Either way the error policy
 // decides what happens once retries are spent.
 func (p *proxyContext) runCallback(cb goka.ProcessCallback, msg any) (err error) {
-	defer func() {
-		r := recover()
-		if r == nil {
-			return
-		}
+	defer panics.Catch(func(r any) {
 		if f, ok := r.(failure); ok {
 			err = &FailError{Err: f.err}
 			if f.permanent {
@@ -62,7 +59,7 @@ func (p *proxyContext) runCallback(cb goka.ProcessCallback, msg any) (err error)
 			return
 		}
 		err = asyncdsl.Permanent(&asyncdsl.PanicError{Value: r, Stack: debug.Stack()})
-	}()
+	})
 	cb(p, msg)
 	return nil
 }

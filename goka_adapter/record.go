@@ -43,3 +43,9 @@ func (r recordMeta) tracingMessage() tracing.Message {
 	return tracing.Message{Group: string(r.group), Topic: string(r.topic), Partition: r.partition,
 		Offset: r.offset, Key: r.key, Headers: r.headers}
 }
+
+// topicPartition names one partition of one topic.
+type topicPartition struct {
+	topic     string
+	partition int32
+}

@@ -87,7 +87,7 @@ func RejoinConsumerGroupBuilder(base goka.ConsumerGroupBuilder, r Rejoin, logger
 	cfg := config{rejoin: defaultRejoin}
 	WithRejoin(r).apply(&cfg)
 	if problems := cfg.rejoin.validate(); len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
+		return nil, &ConfigError{Package: "gokaadapter", Problems: problems}
 	}
 	if logger == nil {
 		logger = slog.Default()

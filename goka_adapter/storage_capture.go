@@ -10,12 +10,6 @@ import (
 	"github.com/lovoo/goka/storage"
 )
 
-// topicPartition names one partition of one topic.
-type topicPartition struct {
-	topic     string
-	partition int32
-}
-
 // storageRegistry remembers the storage goka built for each (topic,
 // partition): the group table, join tables and lookup tables all go through
 // the processor's storage builder.

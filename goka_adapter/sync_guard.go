@@ -90,3 +90,26 @@ func unguarded(ctx goka.Context) goka.Context {
 	}
 	return ctx
 }
+
+// hasSyncCallbacks reports whether graph may have a callback that Async did
+// not wrap, and so needs guardSyncCallbacks. goka calls the context wrapper
+// for every record, and the guard allocates; async callbacks unwrap it at
+// once, and count every record in a.keys only for the guard to wait on. So
+// in a graph of async callbacks only, both are pure cost.
+//
+// goka does not expose an edge's callback, so this counts: the callbacks of
+// a graph are those of its input streams and its loop stream, and every
+// callback returned by Async (or Input) was counted in a.wrapped. If there
+// are exactly as many wrapped callbacks as callback-bearing edges, every
+// edge has a wrapped one, on the assumption of the Adapter's contract that
+// each wrapped callback is one edge's callback (see Async). More
+// wrapped callbacks than edges (a wrapped callback left out, or used by
+// another graph), or fewer (a sync edge, or one wrapped callback on two
+// edges) keep the guard: it is the safe side.
+func (a *Adapter) hasSyncCallbacks(graph *goka.GroupGraph) bool {
+	edges := len(graph.InputStreams())
+	if graph.LoopStream() != nil {
+		edges++
+	}
+	return int(a.wrapped.Load()) != edges
+}

@@ -11,7 +11,7 @@ import (
 // cluster (package broker) creates its topics with it too.
 const DefaultPartitions = 4
 
-// Option configures Remote.
+// Option configures Remote. A nil option is ignored.
 type Option interface{ apply(*config) }
 
 // config is what Remote is given; Remote validates it.

@@ -52,7 +52,9 @@ func Remote(brokers []string, opts ...Option) (Settings, error) {
 		ReplicationFactor: 1,
 	}}
 	for _, o := range opts {
-		o.apply(&r)
+		if o != nil {
+			o.apply(&r)
+		}
 	}
 	if r.err != nil {
 		return Settings{}, r.err

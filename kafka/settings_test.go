@@ -79,3 +79,11 @@ func TestDefaultSaramaConfig(t *testing.T) {
 		t.Error("DefaultSaramaConfig returned the same config twice")
 	}
 }
+
+// A nil Option is ignored, as in every riffle package.
+func TestRemoteIgnoresNilOptions(t *testing.T) {
+	s, err := Remote([]string{"127.0.0.1:9092"}, nil, WithPartitions(3), nil)
+	if err != nil || s.Partitions != 3 {
+		t.Fatalf("Remote with nil options = %+v, %v", s, err)
+	}
+}

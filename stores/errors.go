@@ -3,7 +3,8 @@ package stores
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/riffle-streams/riffle"
 )
 
 // ErrOtherKey is the cause of a GokaTable call for a key other than the
@@ -81,14 +82,10 @@ func (e *TypeError) Error() string {
 	return fmt.Sprintf("stores: goka table value of key %q is a %s, want %s or []byte (declare the table with codec.Goka or goka's codec.Bytes)", e.Key, e.Got, e.Want)
 }
 
-// ConfigError reports every invalid setting found by a constructor.
-type ConfigError struct {
-	Problems []string
-}
-
-func (e *ConfigError) Error() string {
-	return "stores: invalid configuration: " + strings.Join(e.Problems, "; ")
-}
+// ConfigError is riffle.ConfigError, the one type of every riffle
+// package's configuration errors: errors.As with it matches theirs too.
+// Package is "stores" in the ones this package reports.
+type ConfigError = riffle.ConfigError
 
 // problems collects configuration problems for a ConfigError.
 type problems []string
@@ -101,5 +98,5 @@ func (p problems) err() error {
 	if len(p) == 0 {
 		return nil
 	}
-	return &ConfigError{Problems: p}
+	return &ConfigError{Package: "stores", Problems: p}
 }

@@ -11,7 +11,7 @@ import (
 // most, per SeenOrAdd.
 const DefaultSweepLimit = 8
 
-// MemoryWindowOption configures NewMemoryWindow.
+// MemoryWindowOption configures NewMemoryWindow. A nil option is ignored.
 type MemoryWindowOption interface{ applyMemoryWindow(*memoryWindowConfig) }
 
 type memoryWindowOption func(*memoryWindowConfig)

@@ -81,7 +81,7 @@ func TestOrderOnExecutor(t *testing.T) {
 						err := e.Submit(ctx, asyncdsl.Task{
 							Record: asyncdsl.Record{Topic: "events", Partition: p, Offset: off, Key: key(k)},
 							Ctx:    ctx,
-							Attempt: func(actx context.Context, _ int) (asyncdsl.Apply, error) {
+							Work: &asyncdsl.WorkFuncs{AttemptFunc: func(actx context.Context, _ int) (asyncdsl.Apply, error) {
 								v, _, err := kv.Get(actx, key(k))
 								if err != nil {
 									return nil, err
@@ -111,10 +111,11 @@ func TestOrderOnExecutor(t *testing.T) {
 								record()
 								return nil, nil
 							},
-							Release: func(o asyncdsl.Outcome) {
-								mu.Lock()
-								outcomes = append(outcomes, o)
-								mu.Unlock()
+								ReleaseFunc: func(o asyncdsl.Outcome) {
+									mu.Lock()
+									outcomes = append(outcomes, o)
+									mu.Unlock()
+								},
 							},
 						})
 						if err != nil {

@@ -27,7 +27,7 @@ var _ KeyValue[int] = (*Redis[int])(nil)
 // use Ping to check it is reachable. Close releases the client it created.
 func NewRedis[V any](c codec.Codec[V], opts ...RedisOption) (*Redis[V], error) {
 	if c == nil {
-		return nil, &ConfigError{Problems: []string{"NewRedis: nil codec"}}
+		return nil, &ConfigError{Package: "stores", Problems: []string{"NewRedis: nil codec"}}
 	}
 	conn, err := newRedisConn(opts)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // WithClient says otherwise.
 const DefaultRedisAddr = "127.0.0.1:6379"
 
-// RedisOption configures NewRedis and NewRedisWindow.
+// RedisOption configures NewRedis and NewRedisWindow. A nil option is ignored.
 type RedisOption interface{ applyRedis(*redisConfig) }
 
 type redisOption func(*redisConfig)

@@ -25,7 +25,7 @@ var _ Window = (*RedisWindow)(nil)
 // client it created.
 func NewRedisWindow(w time.Duration, opts ...RedisOption) (*RedisWindow, error) {
 	if w < time.Millisecond {
-		return nil, &ConfigError{Problems: []string{"window length " + w.String() + " is less than Redis's 1ms resolution"}}
+		return nil, &ConfigError{Package: "stores", Problems: []string{"window length " + w.String() + " is less than Redis's 1ms resolution"}}
 	}
 	conn, err := newRedisConn(opts)
 	if err != nil {

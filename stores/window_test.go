@@ -298,3 +298,11 @@ func TestWindowCancelled(t *testing.T) {
 		})
 	}
 }
+
+// A nil MemoryWindowOption is ignored, as in every riffle package.
+func TestNewMemoryWindowIgnoresNilOptions(t *testing.T) {
+	w, err := stores.NewMemoryWindow(time.Second, nil, stores.WithSweepLimit(4), nil)
+	if err != nil || w == nil {
+		t.Fatalf("NewMemoryWindow with nil options = %v, %v", w, err)
+	}
+}

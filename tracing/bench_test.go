@@ -77,8 +77,8 @@ func benchTraced(b *testing.B, tr *tracing.Tracing) {
 				if rec != nil {
 					r.Tag = rec
 				}
-				err := e.Submit(ctx, asyncdsl.Task{Record: r, Ctx: ctx, Release: release,
-					Attempt: func(actx context.Context, n int) (asyncdsl.Apply, error) {
+				err := e.Submit(ctx, asyncdsl.Task{Record: r, Ctx: ctx, Work: &asyncdsl.WorkFuncs{ReleaseFunc: release,
+					AttemptFunc: func(actx context.Context, n int) (asyncdsl.Apply, error) {
 						actx = rec.AttemptContext(actx, n)
 						if err := tracing.Call(actx, "lookup", call); err != nil {
 							return nil, err
@@ -90,7 +90,7 @@ func benchTraced(b *testing.B, tr *tracing.Tracing) {
 							}
 							done(nil)
 						}, 1), nil
-					}})
+					}}})
 				if err != nil {
 					b.Error(err)
 					return

@@ -105,7 +105,7 @@ type callConfig struct {
 	dynamic     []func() []attribute.KeyValue
 }
 
-// CallOption describes a remote call for Call.
+// CallOption describes a remote call for Call. A nil option is ignored.
 type CallOption interface{ applyCall(*callConfig) }
 
 type callOptionFunc func(*callConfig)

@@ -1,19 +1,8 @@
 package tracing
 
-import "fmt"
+import "github.com/riffle-streams/riffle"
 
-// ConfigError reports an invalid setting found by New, or a failure to
-// create an instrument.
-type ConfigError struct {
-	Problem string
-	Err     error
-}
-
-func (e *ConfigError) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("tracing: invalid configuration: %s: %v", e.Problem, e.Err)
-	}
-	return "tracing: invalid configuration: " + e.Problem
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
+// ConfigError is riffle.ConfigError, the one type of every riffle
+// package's configuration errors: errors.As with it matches theirs too.
+// Package is "tracing" in the ones this package reports.
+type ConfigError = riffle.ConfigError

@@ -34,13 +34,14 @@ func submit(t *testing.T, e *asyncdsl.Executor, tr *tracing.Tracing, r asyncdsl.
 	r.Tag = rec
 	err := e.Submit(context.Background(), asyncdsl.Task{
 		Record: r, Ctx: context.Background(),
-		Attempt: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
+		Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
 			return attempt(rec.AttemptContext(ctx, n), n)
 		},
-		DeadLetter: func(context.Context, error) (asyncdsl.Apply, error) {
-			return rec.DeadLetter(func(done func(error)) { done(nil) }), nil
+			DeadLetterFunc: func(context.Context, error) (asyncdsl.Apply, error) {
+				return rec.DeadLetter(func(done func(error)) { done(nil) }), nil
+			},
+			ReleaseFunc: func(asyncdsl.Outcome) {},
 		},
-		Release: func(asyncdsl.Outcome) {},
 	})
 	if err != nil {
 		t.Fatal(err)

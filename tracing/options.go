@@ -42,7 +42,7 @@ type config struct {
 	recordKey      bool
 }
 
-// Option configures a Tracing.
+// Option configures a Tracing. A nil option is ignored.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)

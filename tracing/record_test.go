@@ -148,6 +148,18 @@ func TestSendCopiesHeaders(t *testing.T) {
 	}
 }
 
+// A nil Option or CallOption is ignored, as in every riffle package.
+func TestNilOptionsIgnored(t *testing.T) {
+	tr, err := tracing.New(nil)
+	if err != nil || tr == nil {
+		t.Fatalf("New(nil) = %v, %v", tr, err)
+	}
+	called := false
+	if err := tracing.Call(context.Background(), "get", func(context.Context) error { called = true; return nil }, nil); err != nil || !called {
+		t.Fatalf("Call with a nil option = %v, called %v", err, called)
+	}
+}
+
 func TestHeaderCarrierKeys(t *testing.T) {
 	c := tracing.HeaderCarrier{"traceparent": []byte("x"), "tracestate": nil}
 	got := c.Keys()

@@ -35,19 +35,20 @@ func TestSkippedAndReducedDeadLetterMetrics(t *testing.T) {
 	writes := 0
 	err = dl.Submit(context.Background(), asyncdsl.Task{
 		Record: asyncdsl.Record{Topic: "in", Partition: 1, Offset: 3, Key: "c"}, Ctx: context.Background(),
-		Attempt: func(context.Context, int) (asyncdsl.Apply, error) { return nil, errUnavailable },
-		DeadLetter: func(context.Context, error) (asyncdsl.Apply, error) {
-			writes++ // the executor calls DeadLetter one at a time
-			first := writes == 1
-			return func(done func(error)) {
-				if first {
-					done(refused)
-					return
-				}
-				done(nil)
-			}, nil
+		Work: &asyncdsl.WorkFuncs{AttemptFunc: func(context.Context, int) (asyncdsl.Apply, error) { return nil, errUnavailable },
+			DeadLetterFunc: func(context.Context, error) (asyncdsl.Apply, error) {
+				writes++ // the executor calls DeadLetter one at a time
+				first := writes == 1
+				return func(done func(error)) {
+					if first {
+						done(refused)
+						return
+					}
+					done(nil)
+				}, nil
+			},
+			ReleaseFunc: func(asyncdsl.Outcome) {},
 		},
-		Release: func(asyncdsl.Outcome) {},
 	})
 	if err != nil {
 		t.Fatal(err)

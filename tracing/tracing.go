@@ -42,11 +42,11 @@ func New(opts ...Option) (*Tracing, error) {
 		cfg.propagator = propagation.TraceContext{}
 	}
 	if cfg.parent != ContinueTrace && cfg.parent != LinkTrace {
-		return nil, &ConfigError{Problem: fmt.Sprintf("unknown parent mode %d", int(cfg.parent))}
+		return nil, &ConfigError{Package: "tracing", Problems: []string{fmt.Sprintf("unknown parent mode %d", int(cfg.parent))}}
 	}
 	m, err := newInstruments(cfg.meterProvider.Meter(ScopeName))
 	if err != nil {
-		return nil, &ConfigError{Problem: "creating metric instruments", Err: err}
+		return nil, &ConfigError{Package: "tracing", Problems: []string{"creating metric instruments"}, Err: err}
 	}
 	return &Tracing{
 		tracer:     cfg.tracerProvider.Tracer(ScopeName),

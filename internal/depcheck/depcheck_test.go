@@ -75,6 +75,24 @@ func TestCodecIsALeaf(t *testing.T) {
 	}
 }
 
+// TestRootImportsOnlyTheStandardLibrary checks that package riffle (the
+// module's root: ConfigError) imports the standard library only: every
+// package of the module imports it, asyncdsl and stores included, which
+// otherwise depend on no other package of the module.
+func TestRootImportsOnlyTheStandardLibrary(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(goCommand(t), "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", strings.TrimSuffix(module, "/"))
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go list -deps riffle: %v\n%s", err, stderr.String())
+	}
+	for _, d := range strings.Fields(stdout.String()) {
+		if d != strings.TrimSuffix(module, "/") {
+			t.Errorf("riffle imports %s", d)
+		}
+	}
+}
+
 // goCommand returns the go command that runs the test.
 func goCommand(t *testing.T) string {
 	if p, err := exec.LookPath("go"); err == nil {
