@@ -3,12 +3,10 @@ package riffle_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/riffle-streams/riffle/internal/leakcheck"
 )
 
-// TestMain fails the package if a test leaves a goroutine behind. sarama
-// registers go-metrics meters, whose global arbiter goroutine lives as long
-// as the binary.
+// TestMain fails the package if a test leaves a goroutine behind.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"))
+	leakcheck.VerifyTestMain(m)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/await"
 	"go.uber.org/goleak"
 )
 
@@ -88,7 +89,7 @@ func TestCloseWakesBlockedSubmit(t *testing.T) {
 	go func() {
 		errc <- e.Submit(context.Background(), Task{Record: r1, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r1)}})
 	}()
-	eventually(t, "the Submit to block", func() bool {
+	await.Until(t, testTimeout, "the Submit to block", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return e.mu.changed != nil // somebody waits for capacity

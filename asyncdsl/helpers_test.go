@@ -28,21 +28,6 @@ func newExecutor(t testing.TB, opts ...Option) *Executor {
 	return e
 }
 
-// eventually waits until cond holds, polling, or fails the test at the
-// deadline. It is for conditions that no channel reports (Stats).
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // recv waits for a value on ch or fails the test.
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()

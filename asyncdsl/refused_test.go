@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	"github.com/riffle-streams/riffle/internal/await"
 )
 
 var errTooLarge = errors.New("MESSAGE_TOO_LARGE")
@@ -82,7 +84,7 @@ func TestRefusedWriteGoesToPolicy(t *testing.T) {
 			for _, r := range []Record{r1, r2} {
 				submit(t, e, Task{Record: r, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, DeadLetterFunc: w.deadLetter, ReleaseFunc: rc.release(r)}})
 			}
-			eventually(t, "records 1 and 2 finished", func() bool { return e.Stats().Partitions[0].HeldBack == 2 })
+			await.Until(t, testTimeout, "records 1 and 2 finished", func() bool { return e.Stats().Partitions[0].HeldBack == 2 })
 
 			done0(tc.acks[0])
 			for i, ack := range tc.acks[1:] {

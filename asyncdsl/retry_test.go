@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle/internal/await"
 )
 
 // attemptLog is an AttemptHook that records attempt errors.
@@ -163,7 +165,7 @@ func TestBackoffStopsOnRevocation(t *testing.T) {
 		Work: &WorkFuncs{AttemptFunc: func(context.Context, int) (Apply, error) { close(failed); return nil, errTransient },
 			ReleaseFunc: rc.release(r)}})
 	recv(t, failed, "the first attempt")
-	eventually(t, "the error to show in Stats", func() bool {
+	await.Until(t, testTimeout, "the error to show in Stats", func() bool {
 		st := e.Stats()
 		return len(st.Partitions) == 1 && st.Partitions[0].LastError == errTransient.Error()
 	})

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle/internal/await"
 )
 
 // TestRevocation cancels an assignment with a released, a running, a queued
@@ -100,7 +102,7 @@ func TestRevocationDetachesStuckTask(t *testing.T) {
 	revoke()
 	// While the stuck task holds the drain open, the cancelled attempt of
 	// offset 1 has returned without leaving an error behind.
-	eventually(t, "offset 1 to return", func() bool { return e.Stats().Running == 1 })
+	await.Until(t, testTimeout, "offset 1 to return", func() bool { return e.Stats().Running == 1 })
 	for _, p := range e.Stats().Partitions {
 		if p.LastError != "" {
 			t.Errorf("LastError %q after a cancellation", p.LastError)
@@ -126,7 +128,7 @@ func TestRevocationDetachesStuckTask(t *testing.T) {
 	}
 
 	close(stuck)
-	eventually(t, "the stuck worker to return", func() bool { return e.Stats().Running == 0 })
+	await.Until(t, testTimeout, "the stuck worker to return", func() bool { return e.Stats().Running == 0 })
 	drain(t, e)
 	if lateApply.Load() {
 		t.Error("the late Apply of an abandoned task ran")
@@ -161,7 +163,7 @@ func TestRevocationWaitsForAcks(t *testing.T) {
 	recv(t, started, "offset 1 to start")
 
 	revoke()
-	eventually(t, "queued and running tasks to end", func() bool {
+	await.Until(t, testTimeout, "queued and running tasks to end", func() bool {
 		st := e.Stats()
 		return st.Queued == 0 && st.Running == 0
 	})

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle/internal/await"
 )
 
 // withDetachGrace overrides the grace the sweeper gives an attempt past its
@@ -50,7 +52,7 @@ func (b *blocker) attempt(context.Context, int) (Apply, error) {
 func waitUnstuck(t *testing.T, e *Executor, b *blocker) {
 	t.Helper()
 	b.unblock()
-	eventually(t, "the stuck goroutines to return", func() bool { return e.Stats().Stuck == 0 })
+	await.Until(t, testTimeout, "the stuck goroutines to return", func() bool { return e.Stats().Stuck == 0 })
 }
 
 // TestStuckAttemptTimesOut: an attempt that blocks ignoring its context is
@@ -173,7 +175,7 @@ func TestCloseWithStuckAttempt(t *testing.T) {
 	rc := newRecorder()
 	r0 := rec(0, 0, "a")
 	submit(t, e, Task{Record: r0, Ctx: context.Background(), Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r0)}})
-	eventually(t, "the attempt to start", func() bool { return b.calls.Load() == 1 })
+	await.Until(t, testTimeout, "the attempt to start", func() bool { return b.calls.Load() == 1 })
 
 	start := time.Now()
 	closed := make(chan error, 1)
@@ -205,7 +207,7 @@ func TestRevocationFreesStuckWorker(t *testing.T) {
 	defer revoke()
 	r0 := rec(0, 0, "a")
 	submit(t, e, Task{Record: r0, Ctx: oldCtx, Work: &WorkFuncs{AttemptFunc: b.attempt, ReleaseFunc: rc.release(r0)}})
-	eventually(t, "the attempt to start", func() bool { return b.calls.Load() == 1 })
+	await.Until(t, testTimeout, "the attempt to start", func() bool { return b.calls.Load() == 1 })
 	revoke()
 	if s := statuses(rc.waitN(t, 1)); s != "0:abandoned" {
 		t.Fatalf("releases %q", s)
@@ -269,7 +271,7 @@ func TestStuckRace(t *testing.T) {
 	}
 	got := rc.waitN(t, tasks)
 	rc.checkOnce(t)
-	eventually(t, "the stuck goroutines to return", func() bool { return e.Stats().Stuck == 0 })
+	await.Until(t, testTimeout, "the stuck goroutines to return", func() bool { return e.Stats().Stuck == 0 })
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -111,21 +112,14 @@ func TestSweeperExpiresMemberKilledInJoin(t *testing.T) {
 			t.Fatalf("try %d: group never stable with the live and the dying member: %v", try, err)
 		}
 		stable := time.Now()
-		deadline := time.Now().Add(30 * time.Second)
-		tick := time.NewTicker(pollInterval)
-		for {
+		await.UntilNil(t, 30*time.Second, fmt.Sprintf("try %d: the dead member to be removed", try), func() error {
 			info := c.Kfake().GroupInfo(group)
 			if info != nil && info.State == "Stable" && len(info.Members) == 1 &&
 				info.Members[0].MemberID == liveID && live.claimed() == c.Partitions() {
-				break
+				return nil
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("try %d: the dead member was not removed within 30 s: group %+v; the live member holds %d partitions",
-					try, info, live.claimed())
-			}
-			<-tick.C
-		}
-		tick.Stop()
+			return fmt.Errorf("group %+v; the live member holds %d partitions", info, live.claimed())
+		})
 		if swept := sweptMembers(c); swept > 0 {
 			t.Logf("try %d: the dead member was removed by the sweeper %v after the group became stable (session timeout %v)",
 				try, time.Since(stable).Round(time.Millisecond), session)
@@ -163,7 +157,7 @@ func TestSweeperKeepsLiveMembers(t *testing.T) {
 	}
 	ids := []string{a.memberID(), b.memberID()}
 	deadline := time.Now().Add(5 * session)
-	eventually(t, 30*time.Second, "five session timeouts", func() bool { return time.Now().After(deadline) })
+	await.Until(t, 30*time.Second, "five session timeouts", func() bool { return time.Now().After(deadline) })
 	info := c.Kfake().GroupInfo(group)
 	if info == nil || len(info.Members) != 2 || sweptMembers(c) != 0 {
 		t.Fatalf("members %+v, swept %d; want the two live members %v and none swept", info, sweptMembers(c), ids)
@@ -316,7 +310,7 @@ func startSaramaMember(t *testing.T, s kafka.Settings, group, topic string, sess
 			t.Errorf("closing the consumer group: %v", err)
 		}
 	})
-	eventually(t, 30*time.Second, "the member to join", func() bool { return m.memberID() != "" })
+	await.Until(t, 30*time.Second, "the member to join", func() bool { return m.memberID() != "" })
 	return m
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
@@ -12,9 +11,6 @@ import (
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// pollInterval is how often the tests look at a condition they wait for.
-const pollInterval = 5 * time.Millisecond
 
 // startCluster starts an embedded cluster that is closed when t ends.
 func startCluster(t testing.TB, opts ...Option) *Cluster {
@@ -25,22 +21,6 @@ func startCluster(t testing.TB, opts ...Option) *Cluster {
 	}
 	t.Cleanup(c.Close)
 	return c
-}
-
-// eventually polls cond until it holds or timeout passes, and fails t then.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
 }
 
 // runningProcessor is a goka processor running in its own goroutine.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 )
@@ -14,11 +15,7 @@ import (
 // is closed. TestMain checks the whole
 // package the same way; this test names the culprit sooner.
 func TestNoLeaks(t *testing.T) {
-	ignore := []goleak.Option{
-		goleak.IgnoreCurrent(),
-		// See TestMain.
-		goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
-	}
+	ignore := leakcheck.Ignore(goleak.IgnoreCurrent())
 	t.Run("cluster", func(t *testing.T) {
 		c := startCluster(t)
 		s := c.Settings()

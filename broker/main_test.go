@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/riffle-streams/riffle/internal/leakcheck"
 )
 
 func TestMain(m *testing.M) {
@@ -12,12 +12,5 @@ func TestMain(m *testing.M) {
 		// This process is the group member that TestRejoinAfterKill kills.
 		os.Exit(runMember())
 	}
-	goleak.VerifyTestMain(m,
-		// sarama registers meters in go-metrics, whose first NewMeter starts
-		// one process-wide goroutine that ticks them forever. It is started
-		// once per process, not per client, and has no way to be stopped
-		// short of the global metrics.UseNilMetrics switch, which would be
-		// global state.
-		goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
-	)
+	leakcheck.VerifyTestMain(m)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -111,7 +112,7 @@ func TestRejoinAfterKill(t *testing.T) {
 	if err := em.EmitSync("key", "value"); err != nil {
 		t.Fatalf("EmitSync: %v", err)
 	}
-	eventually(t, 10*time.Second, "a record processed by the new member", func() bool { return callbacks.Load() == 1 })
+	await.Until(t, 10*time.Second, "a record processed by the new member", func() bool { return callbacks.Load() == 1 })
 	if err := p.failed(); err != nil {
 		t.Fatalf("new member: %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -28,11 +29,7 @@ func TestEndToEndOnEmbeddedBroker(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embedded broker")
 	}
-	cluster, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := clustertest.Start(t, broker.WithPartitions(4))
 	s := cluster.Settings()
 
 	b := dsl.NewBuilder("e2e")
@@ -182,11 +179,7 @@ func TestRunRejoinsAfterJoinTimeout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("embedded broker")
 	}
-	cluster, err := broker.Start(broker.WithPartitions(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
+	cluster := clustertest.Start(t, broker.WithPartitions(2))
 	s := cluster.Settings()
 	s.Sarama.Net.ReadTimeout = 2 * time.Second
 

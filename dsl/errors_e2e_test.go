@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,20 +20,11 @@ import (
 	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// startCluster starts an embedded broker for one test.
-func startCluster(t *testing.T) kafka.Settings {
-	t.Helper()
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c.Settings()
-}
 
 // startTopology runs topo on s until the end of the test and waits until it
 // is ready.
@@ -57,42 +46,11 @@ func startTopology(t *testing.T, topo *dsl.Topology, s kafka.Settings, opts ...d
 // produceValues writes key/value records to topic, in order.
 func produceValues(t *testing.T, s kafka.Settings, topic string, kvs ...string) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(s.KgoOptions()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
 	var recs []*kgo.Record
 	for i := 0; i+1 < len(kvs); i += 2 {
 		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(kvs[i]), Value: []byte(kvs[i+1])})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	return recs
-}
-
-// consume reads topic from the start until n records arrived.
-func consume(t *testing.T, s kafka.Settings, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records of %s before the deadline", len(recs), n, topic)
-		}
-		fs.EachError(func(topic string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
-		recs = append(recs, fs.Records()...)
-	}
+	clustertest.Produce(t, clustertest.Client(t, s), recs...)
 	return recs
 }
 
@@ -138,7 +96,7 @@ func checkDeadLetter(t *testing.T, d, orig *kgo.Record, group, errPart string) {
 // declared its inputs with plain goka.Input, and goka stopped the whole
 // topology on the record.
 func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	b := dsl.NewBuilder("badin")
 	pool := dsl.NewPool("remote", asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError))
 	orders := dsl.From(b, "orders", codec.JSON[Order]())
@@ -163,16 +121,16 @@ func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
 		"k1", orderJSON("a", 1),
 		"k1", `{"id": oops`,
 		"k1", orderJSON("b", 2))
-	dead := consume(t, s, dlq, 1)
+	dead := clustertest.Consume(t, s, dlq, 1, 60*time.Second)
 	checkDeadLetter(t, dead[0], recs[1], "badin-orders", "cannot decode")
-	out := consume(t, s, "amounts", 2)
+	out := clustertest.Consume(t, s, "amounts", 2, 60*time.Second)
 	if got := string(out[0].Value) + "," + string(out[1].Value); got != "1,2" {
 		t.Errorf("amounts %s, want 1,2", got)
 	}
 
 	// Still running: a later record is processed too.
 	produceValues(t, s, "orders", "k1", orderJSON("c", 3))
-	if out := consume(t, s, "amounts", 3); string(out[2].Value) != "3" {
+	if out := clustertest.Consume(t, s, "amounts", 3, 60*time.Second); string(out[2].Value) != "3" {
 		t.Errorf("after the dead letter, amount %q, want 3", out[2].Value)
 	}
 	if err := r.Stop(); err != nil {
@@ -184,7 +142,7 @@ func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
 // (dsl.WithErrorPolicy) to undecodable records and to failing steps, and
 // writes its dead letters to the topic of dsl.WithDeadLetterTopic.
 func TestSyncGroupErrorPolicy(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	const dlq = "syncpol-rejects"
 	b := dsl.NewBuilder("syncpol",
 		dsl.WithErrorPolicy(asyncdsl.DeadLetterOnError),
@@ -211,10 +169,10 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 		"k1", `{"id": oops`,
 		"k1", orderJSON("b", -5),
 		"k1", orderJSON("c", 2))
-	dead := consume(t, s, dlq, 2)
+	dead := clustertest.Consume(t, s, dlq, 2, 60*time.Second)
 	checkDeadLetter(t, dead[0], recs[1], "syncpol-orders", "cannot decode")
 	checkDeadLetter(t, dead[1], recs[2], "syncpol-orders", "negative amount -5")
-	out := consume(t, s, "amounts", 2)
+	out := clustertest.Consume(t, s, "amounts", 2, 60*time.Second)
 	if got := string(out[0].Value) + "," + string(out[1].Value); got != "1,2" {
 		t.Errorf("amounts %s, want 1,2", got)
 	}
@@ -226,7 +184,7 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 // Under the default policy, a group without an Async step stops the
 // topology on an undecodable record, with an error that names it.
 func TestSyncGroupFailsOnUndecodableRecord(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	b := dsl.NewBuilder("syncfail")
 	dsl.From(b, "orders", codec.JSON[Order]()).To("copies", codec.JSON[Order]())
 	topo, err := b.Build()
@@ -248,33 +206,6 @@ func TestSyncGroupFailsOnUndecodableRecord(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Wait = %v, want an error containing %q", err, want)
 	}
-}
-
-// syncLogger keeps the lines of a text slog logger (logger).
-type syncLogger struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *syncLogger) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, strings.Split(strings.TrimRight(string(p), "\n"), "\n")...)
-	return len(p), nil
-}
-
-func (l *syncLogger) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
-func (l *syncLogger) matching(sub string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range l.lines {
-		if strings.Contains(s, sub) {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // A topology with a table in a group without an Async step (Count) and one
@@ -313,18 +244,18 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 	// runOnce runs the topology on a new cluster, sends three orders of one
 	// customer, and checks that the count and the sum start from zero.
 	runOnce := func(t *testing.T, opts ...dsl.RunOption) {
-		s := startCluster(t)
+		s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 		r := startTopology(t, build(t), s, opts...)
 		o := func(id string, amount int64) string {
 			v, _ := json.Marshal(Order{ID: id, Customer: "c1", Amount: amount})
 			return string(v)
 		}
 		produceValues(t, s, "orders", "k1", o("a", 1), "k1", o("b", 2), "k1", o("c", 3))
-		counts := consume(t, s, "counts-out", 3)
+		counts := clustertest.Consume(t, s, "counts-out", 3, 60*time.Second)
 		if got := string(counts[2].Value); got != "3" {
 			t.Errorf("count after 3 orders %s, want 3: the table did not start empty", got)
 		}
-		sums := consume(t, s, "sums-out", 3)
+		sums := clustertest.Consume(t, s, "sums-out", 3, 60*time.Second)
 		if got := string(sums[2].Value); got != "6" {
 			t.Errorf("sum after 3 orders %s, want 6: the table did not start empty", got)
 		}
@@ -340,9 +271,9 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 
 	t.Run("leveldb", func(t *testing.T) {
 		dir := t.TempDir()
-		first := &syncLogger{}
-		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(first.logger()))
-		if lines := first.matching("ahead of its topic"); len(lines) > 0 {
+		first := &logcapture.Log{}
+		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(first.Logger()))
+		if lines := first.Matching("ahead of its topic"); len(lines) > 0 {
 			t.Fatalf("the first run logged caches ahead of their topics: %q", lines)
 		}
 		for _, g := range []string{"twice-counts", "twice-sums"} {
@@ -350,11 +281,11 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 				t.Errorf("no LevelDB cache of group %s under the directory: %v", g, err)
 			}
 		}
-		second := &syncLogger{}
-		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(second.logger()))
+		second := &logcapture.Log{}
+		runOnce(t, dsl.WithLevelDB(dir), dsl.WithLogger(second.Logger()))
 		for _, table := range []string{"twice-counts-table", "twice-sums-table"} {
-			if len(second.matching(table+"/")) == 0 {
-				t.Errorf("the second run logged no cache of %s ahead of its topic; log:\n%s", table, strings.Join(second.matching(""), "\n"))
+			if len(second.Matching(table+"/")) == 0 {
+				t.Errorf("the second run logged no cache of %s ahead of its topic; log:\n%s", table, strings.Join(second.Matching(""), "\n"))
 			}
 		}
 	})
@@ -364,7 +295,7 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 // async groups as of sync groups: a later goka option wins over the
 // cluster's builders, and is neither ignored nor a conflict.
 func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
-	s := startCluster(t)
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	b := dsl.NewBuilder("popts")
 	st := dsl.NewStore(b, "last", codec.Int64())
 	dsl.ProcessValues(dsl.From(b, "orders", codec.JSON[Order]()), func(c *dsl.ValuesContext[int64], _ string, o Order) error {
@@ -391,7 +322,7 @@ func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
 		}),
 	))
 	produceValues(t, s, "orders", "k1", orderJSON("a", 7))
-	if out := consume(t, s, "amounts", 1); string(out[0].Value) != "7" {
+	if out := clustertest.Consume(t, s, "amounts", 1, 60*time.Second); string(out[0].Value) != "7" {
 		t.Errorf("amount %q, want 7", out[0].Value)
 	}
 	if storages.Load() == 0 || producers.Load() == 0 {

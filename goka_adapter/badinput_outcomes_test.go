@@ -9,7 +9,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -57,25 +60,23 @@ func TestBadInputOutcomes(t *testing.T) {
 
 	for _, producer := range []string{"sarama", "franz-go"} {
 		t.Run(producer, func(t *testing.T) {
-			s := startCluster(t).Settings()
-			adm := kadm.NewClient(kgoClient(t, s))
+			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
+			adm := kadm.NewClient(clustertest.Client(t, s))
 			for ki, kind := range kinds {
 				for pi, pol := range policies {
 					t.Run(kind.name+"/"+pol.name, func(t *testing.T) {
 						t.Parallel()
 						group := fmt.Sprintf("bad-%s-%d-%d", producer, ki, pi)
 						input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-dlq"
-						if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-							t.Fatal(err)
-						}
+						clustertest.EnsureTopics(t, s, input)
 						createSmallTopic(t, adm, string(output))
 						createSmallTopic(t, adm, dlq)
-						logs := &logCapture{}
+						logs := &logcapture.Log{}
 						a := adapterFor(t, s,
 							gokaadapter.WithProducerBuilder(producers(s)[producer]),
 							gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(pol.policy)),
 							gokaadapter.WithDeadLetterTopic(goka.Stream(dlq)),
-							gokaadapter.WithLogger(logs.logger()))
+							gokaadapter.WithLogger(logs.Logger()))
 						g := goka.DefineGroup(goka.Group(group),
 							a.Input(input, seqCodec{}, kind.callback(output)),
 							goka.Output(output, seqCodec{}))
@@ -94,7 +95,7 @@ func TestBadInputOutcomes(t *testing.T) {
 						for _, k := range keysOfPartition("good", (p+1)%4, 4, 5) {
 							recs = append(recs, seqRecord(string(input), k, 1))
 						}
-						produce(t, kgoClient(t, s), recs...)
+						clustertest.Produce(t, clustertest.Client(t, s), recs...)
 
 						outcome := badInputOutcome(t, s, r, adm, group, string(input), dlq, bad, logs, pol.policy)
 						t.Logf("| %s | %s | %s | %s |", kind.name, pol.name, producer, outcome)
@@ -112,7 +113,7 @@ func emitEach(output goka.Stream) func(goka.Context, any) {
 
 // badInputOutcome waits for the processor to deal with the bad record under
 // policy, checks what the policy promises, and describes what happened.
-func badInputOutcome(t *testing.T, s kafka.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logCapture, policy asyncdsl.ErrorPolicy) string {
+func badInputOutcome(t *testing.T, s kafka.Settings, r *running, adm *kadm.Client, group, input, dlq string, bad *kgo.Record, logs *logcapture.Log, policy asyncdsl.ErrorPolicy) string {
 	t.Helper()
 	if policy == asyncdsl.FailOnError {
 		err := r.wait(t, 60*time.Second)
@@ -138,7 +139,7 @@ func badInputOutcome(t *testing.T, s kafka.Settings, r *running, adm *kadm.Clien
 		}
 		return "skipped, committed; logged, counted"
 	}
-	dead := consumeAll(t, s, dlq, 1, 30*time.Second)[0]
+	dead := clustertest.Consume(t, s, dlq, 1, 30*time.Second)[0]
 	h := headerMap(dead)
 	if h[gokaadapter.HeaderOffset] != strconv.FormatInt(bad.Offset, 10) {
 		t.Errorf("dead letter of offset %s, want %d", h[gokaadapter.HeaderOffset], bad.Offset)

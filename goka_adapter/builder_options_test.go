@@ -13,7 +13,9 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -54,7 +56,7 @@ func (c *counter) topicManagerBuilder(b goka.TopicManagerBuilder) goka.TopicMana
 // topic manager with goka's replication factor of 2, which the one-broker
 // embedded cluster refuses).
 func TestGokaBuilderOptionsAreUsed(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 
 	// runOnce builds a processor with the executor and aopts as the
@@ -63,9 +65,7 @@ func TestGokaBuilderOptionsAreUsed(t *testing.T) {
 	runOnce := func(t *testing.T, name string, aopts []gokaadapter.Option, opts ...goka.ProcessorOption) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
+		clustertest.EnsureTopics(t, s, input, output)
 		a, err := gokaadapter.New(append(aopts, gokaadapter.WithExecutor(asyncdsl.WithWorkers(8)))...)
 		if err != nil {
 			t.Fatal(err)
@@ -82,8 +82,8 @@ func TestGokaBuilderOptionsAreUsed(t *testing.T) {
 		}
 		r := run(t, proc)
 		const keys, perKey = 5, 4
-		produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-		checkNoSkips(t, decodeSeqs(t, consumeAll(t, s, string(output), keys*perKey, 30*time.Second)))
+		produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+		checkNoSkips(t, decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
 		if err := r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)
 		}
@@ -138,13 +138,11 @@ func TestGokaBuilderOptionsAreUsed(t *testing.T) {
 // error that names both options, and goka's NewProcessor stops before it
 // creates any topic.
 func TestGokaBuilderOptionConflict(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const name = "gokaopts-conflict"
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	a := adapterFor(t, s) // sets all four builders
 	defer a.Close()
 	g := seqGraph(a, name, input, output, func(goka.Context, any) {})
@@ -169,7 +167,7 @@ func TestGokaBuilderOptionConflict(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	topics, err := kadm.NewClient(kgoClient(t, s)).ListTopics(ctx)
+	topics, err := kadm.NewClient(clustertest.Client(t, s)).ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

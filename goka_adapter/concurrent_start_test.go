@@ -1,7 +1,6 @@
 package gokaadapter_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 
@@ -9,7 +8,9 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 )
 
 // Instances of one group that are built at the same moment, on a cluster
@@ -19,12 +20,10 @@ import (
 // race-tolerant by itself), so this checks the adapter's wrapping.
 func TestInstancesStartingTogether(t *testing.T) {
 	const instances = 6
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input := goka.Stream("together-in")
-	if err := s.EnsureTopics(context.Background(), string(input)); err != nil {
-		t.Fatalf("EnsureTopics: %v", err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	gokaManager := func(brokers []string) (goka.TopicManager, error) {
 		tmc := goka.NewTopicManagerConfig()
 		tmc.Table.Replication = 1 // the embedded broker has one broker

@@ -9,7 +9,9 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 )
 
 // Misconfigurations are errors from New and NewProcessor, never panics.
@@ -27,12 +29,10 @@ func TestMisconfiguration(t *testing.T) {
 		}
 	})
 
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const input = goka.Stream("config-in")
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	noop := func(goka.Context, any) {}
 
 	t.Run("nil graph", func(t *testing.T) {
@@ -87,11 +87,9 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		group = goka.Group("stateless")
 		input = goka.Stream("stateless-in")
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	a := adapterFor(t, s)
 	g := goka.DefineGroup(group,
 		goka.Input(input, new(codec.String), a.Async(func(ctx goka.Context, _ any) {
@@ -103,7 +101,7 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		t.Fatalf("NewProcessor: %v (the misuse is only found at runtime)", err)
 	}
 	r := run(t, proc)
-	produce(t, kgoClient(t, s), seqRecord(string(input), "k1", 1))
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "k1", 1))
 	err = r.wait(t, 30*time.Second)
 	if !errors.Is(err, gokaadapter.ErrStateless) {
 		t.Fatalf("Run: %v, want an error wrapping ErrStateless", err)

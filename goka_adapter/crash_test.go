@@ -10,7 +10,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -71,12 +74,10 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 	// then returns normally, with effects, which must be dropped.
 	blockedKeys := map[string]bool{"k0": true, "k5": true, "k10": true, "k15": true, "k20": true}
 	const lateKey, lateFor = "k20", 300 * time.Millisecond
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
+	clustertest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
 		return seqGraph(a, group, input, output, cb)
 	}
@@ -116,13 +117,13 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	n := produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
+	n := produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
 
 	// Everything but the blocked records and those queued behind them on
 	// their keys finishes.
 	finishable := n - len(blockedKeys)*(perKey-blockedSeq+1)
-	consumeAll(t, s, string(output), finishable, 30*time.Second)
-	eventually(t, 30*time.Second, "the blocked records to start", func() bool {
+	clustertest.Consume(t, s, string(output), finishable, 30*time.Second)
+	await.Until(t, 30*time.Second, "the blocked records to start", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return started == len(blockedKeys)

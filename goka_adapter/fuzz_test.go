@@ -15,7 +15,10 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -267,13 +270,11 @@ func (r *fuzzRun) checkMark(topic string, partition int32, next int64) {
 }
 
 func (r *fuzzRun) run(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(r.input), string(r.output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
-	cl := kgoClient(t, s, kgo.ProducerBatchMaxBytes(1<<20))
+	clustertest.EnsureTopics(t, s, r.input, r.output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
+	cl := clustertest.Client(t, s, kgo.ProducerBatchMaxBytes(1<<20))
 	t.Cleanup(func() { close(r.release) }) // before the goroutine leak check
 
 	// The input: written before the first processor starts, so that it
@@ -322,7 +323,7 @@ func (r *fuzzRun) run(t *testing.T) {
 
 	// First processor: stopped after some outputs, with work in flight.
 	first := start()
-	eventually(t, 60*time.Second, "the first successful attempts", func() bool {
+	await.Until(t, 60*time.Second, "the first successful attempts", func() bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.mu.succeeded >= r.stopAt

@@ -2,7 +2,6 @@ package gokaadapter
 
 import (
 	"errors"
-	"fmt"
 	"hash"
 	"reflect"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 )
 
 // These tests guard the reading of goka's unexported processor options
@@ -62,7 +62,7 @@ func TestOptionLayoutOfPinnedGoka(t *testing.T) {
 		},
 		topicManager: func([]string) (goka.TopicManager, error) { calls["wrapped topicManager"]++; return nil, nil },
 	}
-	logger := &recordingLogger{}
+	logger := &logcapture.Log{}
 
 	var seen gokaBuilders
 	var seenLog goka.Logger
@@ -185,15 +185,6 @@ type noCodec struct{}
 
 func (noCodec) Encode(v any) ([]byte, error) { return nil, nil }
 func (noCodec) Decode(b []byte) (any, error) { return nil, nil }
-
-// recordingLogger is a goka.Logger that keeps what it printed.
-type recordingLogger struct {
-	strings.Builder
-}
-
-func (l *recordingLogger) Print(v ...any)                 { l.Printf("%v", v...) }
-func (l *recordingLogger) Println(v ...any)               { l.Printf("%v", v...) }
-func (l *recordingLogger) Printf(format string, v ...any) { fmt.Fprintf(&l.Builder, format, v...) }
 
 // fakeTester is a goka.Tester whose builders are set but never called.
 type fakeTester struct{}

@@ -12,35 +12,13 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
-	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// startCluster starts an embedded broker for one test.
-func startCluster(t testing.TB) *broker.Cluster {
-	t.Helper()
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not a wait for an event
-	}
-}
 
 // adapterFor returns an adapter wired to the cluster's builders, with
 // in-memory storage, plus extra options.
@@ -104,17 +82,6 @@ func run(t testing.TB, proc *gokaadapter.Processor) *running {
 	return r
 }
 
-// kgoClient returns a franz-go client that partitions as goka does.
-func kgoClient(t testing.TB, s kafka.Settings, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
-	if err != nil {
-		t.Fatalf("kgo.NewClient: %v", err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
-}
-
 // seqMsg is the test payload: the n-th record of a key.
 type seqMsg struct {
 	Key string `json:"k"`
@@ -139,24 +106,6 @@ func produceSequences(t testing.TB, cl *kgo.Client, topic string, keys, perKey i
 		t.Fatalf("produce: %v", err)
 	}
 	return len(recs)
-}
-
-// consumeAll reads topic from the start until n records arrived.
-func consumeAll(t testing.TB, s kafka.Settings, topic string, n int, timeout time.Duration) []*kgo.Record {
-	t.Helper()
-	cl := kgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var recs []*kgo.Record
-	for len(recs) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("consumed %d of %d records of %s before the deadline", len(recs), n, topic)
-		}
-		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("fetch %s: %v", topic, err) })
-		recs = append(recs, fs.Records()...)
-	}
-	return recs
 }
 
 // committed returns the group's committed offsets of topic by partition.
@@ -228,16 +177,6 @@ func keysOfPartition(prefix string, p int32, partitions, n int) []string {
 		}
 	}
 	return keys
-}
-
-// produce writes records synchronously, in order.
-func produce(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
 }
 
 // seqRecord is the record of the seq-th message of key.
@@ -321,24 +260,15 @@ func checkNoSkips(t testing.TB, msgs []seqMsg) {
 // want for every partition in want.
 func waitCommitted(t testing.TB, adm *kadm.Client, group, topic string, want map[int32]int64, timeout time.Duration) {
 	t.Helper()
-	var got map[int32]int64
-	deadline := time.Now().Add(timeout)
-	for {
-		got = committed(t, adm, group, topic)
-		ok := true
+	await.UntilNil(t, timeout, "the committed offsets of "+topic, func() error {
+		got := committed(t, adm, group, topic)
 		for p, w := range want {
 			if got[p] != w {
-				ok = false
+				return fmt.Errorf("committed %v, want %v", got, want)
 			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed offsets of %s: %v, want %v (after %s)", topic, got, want, timeout)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return nil
+	})
 }
 
 // writeLog records the writes to the storages of one table topic, per
@@ -462,7 +392,7 @@ func consumeToEnd(t testing.TB, s kafka.Settings, adm *kadm.Client, topic string
 	if total == 0 {
 		return nil
 	}
-	return consumeAll(t, s, topic, total, timeout)
+	return clustertest.Consume(t, s, topic, total, timeout)
 }
 
 // seqGraph is the group most tests run: cb, async, on input, emitting seqMsg

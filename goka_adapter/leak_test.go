@@ -7,7 +7,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
@@ -24,11 +27,9 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 		keys   = 20
 		perKey = 10
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	// Everything that exists now (the cluster, the test's own goroutines)
 	// may outlive the processor. What starts after this must be gone at the
 	// end. The test's clients are therefore closed explicitly below.
@@ -85,5 +86,5 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("processor did not stop")
 	}
-	goleak.VerifyNone(t, append([]goleak.Option{before}, knownGlobalGoroutines...)...)
+	goleak.VerifyNone(t, leakcheck.Ignore(before)...)
 }

@@ -10,7 +10,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -38,11 +41,9 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 		input  = goka.Stream("order-in")
 		output = goka.Stream("order-out")
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	opts := []gokaadapter.Option{gokaadapter.WithExecutor(asyncdsl.WithWorkers(64), asyncdsl.WithSeed(1))}
 	if producer != nil {
 		opts = append(opts, gokaadapter.WithProducerBuilder(producer(s)))
@@ -70,8 +71,8 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 	proc := newSeqProcessor(t, a, s, group, input, output, step)
 	r := run(t, proc)
 
-	n := produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-	recs := consumeAll(t, s, string(output), n, 60*time.Second)
+	n := produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+	recs := clustertest.Consume(t, s, string(output), n, 60*time.Second)
 
 	last := map[string]int{}
 	for _, rec := range recs {
@@ -87,9 +88,9 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 	if len(last) != keys {
 		t.Fatalf("outputs for %d keys, want %d", len(last), keys)
 	}
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	ends := endOffsets(t, adm, string(input))
-	eventually(t, 30*time.Second, "committed offsets to reach the end of the input", func() bool {
+	await.Until(t, 30*time.Second, "committed offsets to reach the end of the input", func() bool {
 		got := committed(t, adm, string(group), string(input))
 		for p, end := range ends {
 			if got[p] != end {
@@ -102,7 +103,7 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 		t.Fatalf("processor: %v", err)
 	}
 	// The group table holds every key's last sequence number.
-	table := consumeAll(t, s, string(goka.GroupTable(group)), n, 30*time.Second)
+	table := clustertest.Consume(t, s, string(goka.GroupTable(group)), n, 30*time.Second)
 	state := map[string]int64{}
 	for _, rec := range table {
 		v, err := new(codec.Int64).Decode(rec.Value)

@@ -13,7 +13,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -34,7 +37,7 @@ func misplaced(topic string, partitions int, keys ...string) []*kgo.Record {
 
 // manualClient writes each record to its Partition field.
 func manualClient(t testing.TB, s kafka.Settings) *kgo.Client {
-	return kgoClient(t, s, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	return clustertest.Client(t, s, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 }
 
 // Records written to a partition that their key does not hash to are
@@ -42,15 +45,13 @@ func manualClient(t testing.TB, s kafka.Settings) *kgo.Client {
 // processed. Correctly partitioned records around them are not flagged.
 func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 	const name, partitions = "mispart-count", 4
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
-	logs := &logCapture{}
-	a := adapterFor(t, s, gokaadapter.WithLogger(logs.logger()))
+	clustertest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
+	logs := &logcapture.Log{}
+	a := adapterFor(t, s, gokaadapter.WithLogger(logs.Logger()))
 	var (
 		mu   sync.Mutex
 		seen = map[string]int{}
@@ -73,7 +74,7 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 			recs = append(recs, g)
 		}
 	}
-	produce(t, manualClient(t, s), append(recs, bad...)...)
+	clustertest.Produce(t, manualClient(t, s), append(recs, bad...)...)
 	waitCommitted(t, adm, name, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
 
 	want := map[int32]int64{0: 0, 1: 3, 2: 0, 3: 1}
@@ -95,7 +96,7 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 	if listed == 0 {
 		t.Errorf("the inspection lists no partition of %s", input)
 	}
-	lines := logs.matching("does not partition as goka does")
+	lines := logs.Matching("does not partition as goka does")
 	if len(lines) != 2 {
 		t.Fatalf("%d log lines about mis-partitioned records, want 2 (one per partition):\n%s", len(lines), strings.Join(lines, "\n"))
 	}
@@ -122,9 +123,9 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 // Correctly partitioned records are processed.
 func TestStrictPartitioning(t *testing.T) {
 	const partitions = 4
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	type result struct {
 		a      *gokaadapter.Adapter
 		r      *running
@@ -135,10 +136,8 @@ func TestStrictPartitioning(t *testing.T) {
 	start := func(t *testing.T, name string, opts ...gokaadapter.Option) result {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
-		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
+		clustertest.EnsureTopics(t, s, input, output)
+		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logcapture.Log{}).Logger())}, opts...)...)
 		var (
 			mu   sync.Mutex
 			seen = map[string]int{}
@@ -154,7 +153,7 @@ func TestStrictPartitioning(t *testing.T) {
 		bad := misplaced(string(input), partitions, keysOfPartition("bad", 0, partitions, 1)...)[0] // in partition 1
 		g1, g2 := seqRecord(string(input), good[0], 1), seqRecord(string(input), good[1], 1)
 		g1.Partition, g2.Partition = 1, 1
-		produce(t, manualClient(t, s), g1, bad, g2)
+		clustertest.Produce(t, manualClient(t, s), g1, bad, g2)
 		return result{a: a, r: r, input: input, bad: bad, called: func(key string) int {
 			mu.Lock()
 			defer mu.Unlock()
@@ -202,7 +201,7 @@ func TestStrictPartitioning(t *testing.T) {
 
 	t.Run("dead letter", func(t *testing.T) {
 		res := start(t, "strict-dlq", gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)))
-		dead := consumeAll(t, s, "strict-dlq-dead-letters", 1, 30*time.Second)
+		dead := clustertest.Consume(t, s, "strict-dlq-dead-letters", 1, 30*time.Second)
 		h := headerMap(dead[0])
 		if string(dead[0].Key) != string(res.bad.Key) || h[gokaadapter.HeaderOffset] != strconv.FormatInt(res.bad.Offset, 10) {
 			t.Errorf("dead letter key %q offset %s, want the misplaced record (key %q offset %d)", dead[0].Key, h[gokaadapter.HeaderOffset], res.bad.Key, res.bad.Offset)
@@ -221,15 +220,13 @@ func TestStrictPartitioning(t *testing.T) {
 // goka does) are never flagged, for many random keys, binary ones included.
 func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 	const name, partitions, n = "mispart-never", 4, 2000
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
-	logs := &logCapture{}
-	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.logger()))
+	clustertest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
+	logs := &logcapture.Log{}
+	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.Logger()))
 	r := run(t, newSeqProcessor(t, a, s, goka.Group(name), input, output, func(goka.Context, any) {}))
 	rng := rand.New(rand.NewPCG(11, 3))
 	recs := make([]*kgo.Record, n)
@@ -240,7 +237,7 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 		}
 		recs[i] = &kgo.Record{Topic: string(input), Key: key, Value: []byte(`{"k":"x","s":1}`)}
 	}
-	produce(t, kgoClient(t, s), recs...)
+	clustertest.Produce(t, clustertest.Client(t, s), recs...)
 	// Strict mode with the default fail policy: one flagged record would
 	// stop the processor before the input is committed.
 	waitCommitted(t, adm, name, string(input), endOffsets(t, adm, string(input)), 60*time.Second)
@@ -249,7 +246,7 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 			t.Errorf("partition %d: %d records flagged", p, got)
 		}
 	}
-	if lines := logs.matching("partition"); len(lines) > 0 {
+	if lines := logs.Matching("partition"); len(lines) > 0 {
 		t.Errorf("logged: %s", strings.Join(lines, "\n"))
 	}
 	if err := r.stop(t); err != nil {
@@ -265,18 +262,16 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 // flagged and every key's state is found.
 func TestMurmur2ProducedInput(t *testing.T) {
 	const partitions, keys, perKey = 4, 40, 3
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(kgoClient(t, s))
-	javaLike := kgoClient(t, s, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	adm := kadm.NewClient(clustertest.Client(t, s))
+	javaLike := clustertest.Client(t, s, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 
 	runGroup := func(t *testing.T, name string, gokaOpts []goka.ProcessorOption, opts ...gokaadapter.Option) (flagged int64, stateFound int) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
-		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logCapture{}).logger())}, opts...)...)
+		clustertest.EnsureTopics(t, s, input, output)
+		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logcapture.Log{}).Logger())}, opts...)...)
 		g := goka.DefineGroup(goka.Group(name),
 			goka.Input(input, seqCodec{}, a.Async(func(ctx goka.Context, msg any) {
 				n := int64(0)

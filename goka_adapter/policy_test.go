@@ -11,7 +11,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -37,15 +40,13 @@ type policyCase struct {
 func startPolicyCase(t *testing.T, s kafka.Settings, name string, poison func(ctx goka.Context), opts ...gokaadapter.Option) *policyCase {
 	t.Helper()
 	pc := &policyCase{
-		t: t, s: s, adm: kadm.NewClient(kgoClient(t, s)),
+		t: t, s: s, adm: kadm.NewClient(clustertest.Client(t, s)),
 		group:  goka.Group("policy-" + name),
 		input:  goka.Stream("policy-" + name + "-in"),
 		output: goka.Stream("policy-" + name + "-out"),
 	}
 	pc.poisonAt.Store(-1)
-	if err := s.EnsureTopics(t.Context(), string(pc.input), string(pc.output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, pc.input, pc.output)
 	a := adapterFor(t, s, opts...)
 	cb := func(ctx goka.Context, msg any) {
 		if ctx.Key() == "poison" {
@@ -81,14 +82,14 @@ func (pc *policyCase) produceAround() int32 {
 	for _, k := range keysOfPartition("after", p, 4, 5) {
 		recs = append(recs, seqRecord(string(pc.input), k, 1))
 	}
-	produce(pc.t, kgoClient(pc.t, pc.s), recs...)
+	clustertest.Produce(pc.t, clustertest.Client(pc.t, pc.s), recs...)
 	return p
 }
 
 // deadLetter reads the one dead letter of the group.
 func (pc *policyCase) deadLetter() *kgo.Record {
 	pc.t.Helper()
-	recs := consumeAll(pc.t, pc.s, string(pc.group)+"-dead-letters", 1, 30*time.Second)
+	recs := clustertest.Consume(pc.t, pc.s, string(pc.group)+"-dead-letters", 1, 30*time.Second)
 	if len(recs) != 1 {
 		pc.t.Fatalf("%d dead letters, want 1", len(recs))
 	}
@@ -99,7 +100,7 @@ func (pc *policyCase) deadLetter() *kgo.Record {
 func (pc *policyCase) outputKeys() map[string]bool {
 	pc.t.Helper()
 	keys := map[string]bool{}
-	for _, r := range consumeAll(pc.t, pc.s, string(pc.output), 10, 30*time.Second) {
+	for _, r := range clustertest.Consume(pc.t, pc.s, string(pc.output), 10, 30*time.Second) {
 		keys[string(r.Key)] = true
 	}
 	return keys
@@ -157,7 +158,7 @@ func explodeInRemoteCall(key string) {
 
 // Error policies end to end, each in a group of its own on one cluster.
 func TestErrorPolicies(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	fastRetry := asyncdsl.Retry{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 
@@ -256,11 +257,11 @@ func TestErrorPolicies(t *testing.T) {
 	// Skip: the failed record's offset is committed, its effects dropped,
 	// and the records after it are processed.
 	t.Run("skip commits past the record", func(t *testing.T) {
-		logs := &logCapture{}
+		logs := &logcapture.Log{}
 		pc := startPolicyCase(t, s, "skip", func(ctx goka.Context) {
 			ctx.Emit(goka.Stream("policy-skip-out"), "poison", seqMsg{Key: "poison", Seq: -1}) // dropped with the record
 			ctx.Fail(errors.New("remote service rejected the order"))
-		}, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)), gokaadapter.WithLogger(logs.logger()))
+		}, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)), gokaadapter.WithLogger(logs.Logger()))
 		p := pc.produceAround()
 		pc.checkGoodOutputsAndCommits()
 		if got := committed(t, pc.adm, string(pc.group), string(pc.input))[p]; got <= pc.poisonAt.Load() {

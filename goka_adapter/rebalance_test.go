@@ -13,7 +13,10 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -41,17 +44,15 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 		// A's drain timeout; the late callbacks outlive it.
 		drainA = 200 * time.Millisecond
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	// A notices the rebalance at its next heartbeat (2 s by default), then
 	// goka waits a fixed 5 s before it rejoins; B's JoinGroup waits for all
 	// of that and fails after Net.ReadTimeout (10 s). A shorter heartbeat
 	// keeps the hand-over well inside that bound.
 	s.Sarama.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
+	clustertest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	writes := newWriteLog(string(goka.GroupTable(group)))
 
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
@@ -121,8 +122,8 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 	})
 
 	runA := run(t, procA)
-	produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-	eventually(t, 30*time.Second, "A to hold a record of every key in flight", func() bool { return heldA.Load() >= keys })
+	produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+	await.Until(t, 30*time.Second, "A to hold a record of every key in flight", func() bool { return heldA.Load() >= keys })
 
 	joinStart := time.Now()
 	runB := run(t, procB) // returns once B got its partitions: the rebalance is over

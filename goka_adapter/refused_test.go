@@ -14,7 +14,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -58,22 +61,20 @@ func producers(s kafka.Settings) map[string]goka.ProducerBuilder {
 func TestOversizedDeadLetterIsReduced(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
-			c := startCluster(t)
+			c := clustertest.Start(t, broker.WithPartitions(4))
 			s := c.Settings()
-			adm := kadm.NewClient(kgoClient(t, s))
+			adm := kadm.NewClient(clustertest.Client(t, s))
 			group := "oversized-dlq-" + name
 			input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-rejects"
-			if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-				t.Fatal(err)
-			}
+			clustertest.EnsureTopics(t, s, input, output)
 			createSmallTopic(t, adm, dlq)
-			logs := &logCapture{}
+			logs := &logcapture.Log{}
 			start := func() *running {
 				a := adapterFor(t, s,
 					gokaadapter.WithProducerBuilder(producers(s)[name]),
 					gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)),
 					gokaadapter.WithDeadLetterTopic(goka.Stream(dlq)),
-					gokaadapter.WithLogger(logs.logger()))
+					gokaadapter.WithLogger(logs.Logger()))
 				g := goka.DefineGroup(goka.Group(group),
 					a.Input(input, seqCodec{}, func(ctx goka.Context, msg any) {
 						ctx.Emit(output, ctx.Key(), msg.(seqMsg))
@@ -93,9 +94,9 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 			value := make([]byte, 4*maxMessageBytes)
 			_, _ = rand.NewChaCha8([32]byte{1}).Read(value)
 			big := &kgo.Record{Topic: string(input), Key: []byte("big"), Value: value}
-			produce(t, kgoClient(t, s), seqRecord(string(input), "big", 1), big, seqRecord(string(input), "big", 2))
+			clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "big", 1), big, seqRecord(string(input), "big", 2))
 
-			dead := consumeAll(t, s, dlq, 1, 30*time.Second)[0]
+			dead := clustertest.Consume(t, s, dlq, 1, 30*time.Second)[0]
 			h := headerMap(dead)
 			if len(dead.Value) != 0 {
 				t.Errorf("reduced dead letter has a value of %d bytes", len(dead.Value))
@@ -123,7 +124,7 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 			}
 			// The key's records around it are processed, and the group
 			// commits past it.
-			if got := consumeAll(t, s, string(output), 2, 30*time.Second); len(got) != 2 {
+			if got := clustertest.Consume(t, s, string(output), 2, 30*time.Second); len(got) != 2 {
 				t.Errorf("%d outputs, want 2", len(got))
 			}
 			waitCommitted(t, adm, group, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
@@ -140,8 +141,8 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 
 			// A restart finds nothing to stop on and keeps processing.
 			r = start()
-			produce(t, kgoClient(t, s), seqRecord(string(input), "big", 3))
-			if got := consumeAll(t, s, string(output), 3, 30*time.Second); len(got) != 3 {
+			clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "big", 3))
+			if got := clustertest.Consume(t, s, string(output), 3, 30*time.Second); len(got) != 3 {
 				t.Errorf("%d outputs after the restart, want 3", len(got))
 			}
 			waitCommitted(t, adm, group, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
@@ -173,7 +174,7 @@ func emitBig(output goka.Stream) func(goka.Context) {
 func TestRefusedEmit(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
-			c := startCluster(t)
+			c := clustertest.Start(t, broker.WithPartitions(4))
 			s := c.Settings()
 			// The producers' own limits match the output topic's, as
 			// docs/architecture.md recommends: they refuse the large
@@ -183,7 +184,7 @@ func TestRefusedEmit(t *testing.T) {
 			if name == "franz-go" {
 				producer = s.KgoProducerBuilder(kgo.ProducerBatchMaxBytes(maxMessageBytes))
 			}
-			adm := kadm.NewClient(kgoClient(t, s))
+			adm := kadm.NewClient(clustertest.Client(t, s))
 			start := func(t *testing.T, policy string, opts ...gokaadapter.Option) *policyCase {
 				caseName := "refused-" + policy + "-" + name
 				output := goka.Stream("policy-" + caseName + "-out")
@@ -193,8 +194,8 @@ func TestRefusedEmit(t *testing.T) {
 			}
 
 			t.Run("skip", func(t *testing.T) {
-				logs := &logCapture{}
-				pc := start(t, "skip", gokaadapter.WithLogger(logs.logger()),
+				logs := &logcapture.Log{}
+				pc := start(t, "skip", gokaadapter.WithLogger(logs.Logger()),
 					gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError)))
 				p := pc.produceAround()
 				waitCommitted(t, pc.adm, string(pc.group), string(pc.input), endOffsets(t, pc.adm, string(pc.input)), 30*time.Second)
@@ -250,8 +251,8 @@ func TestRefusedEmit(t *testing.T) {
 func TestEmitRefusedByTheBroker(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
-			s := startCluster(t).Settings()
-			adm := kadm.NewClient(kgoClient(t, s))
+			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
+			adm := kadm.NewClient(clustertest.Client(t, s))
 			caseName := "broker-refused-" + name
 			output := goka.Stream("policy-" + caseName + "-out")
 			createSmallTopic(t, adm, string(output))
@@ -263,7 +264,7 @@ func TestEmitRefusedByTheBroker(t *testing.T) {
 			for _, k := range keysOfPartition("other", (p+1)%4, 4, 10) {
 				recs = append(recs, seqRecord(string(pc.input), k, 1))
 			}
-			produce(t, kgoClient(t, s), recs...)
+			clustertest.Produce(t, clustertest.Client(t, s), recs...)
 			waitCommitted(t, pc.adm, string(pc.group), string(pc.input), endOffsets(t, pc.adm, string(pc.input)), 30*time.Second)
 			checkGoodOutputs(t, pc)
 			if counts := pc.r.proc.Adapter().Executor().Stats().Counts; counts.Skipped != 1 || counts.Refused != 1 {
@@ -295,14 +296,12 @@ var errRejected = errors.New("remote service rejected the order")
 // counts the later records of the partition instead of listing them; none
 // of them is committed.
 func TestStopErrorIsShort(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(kgoClient(t, s))
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	const later = 200
 	group, input := goka.Group("short-stop"), goka.Stream("short-stop-in")
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	p := keyPartition("poison", 4)
 	// The poison record fails once every later record of its partition
 	// has run: they are all in flight (finished, held back) then.
@@ -325,7 +324,7 @@ func TestStopErrorIsShort(t *testing.T) {
 	for _, k := range keysOfPartition("after", p, 4, later) {
 		recs = append(recs, seqRecord(string(input), k, 1))
 	}
-	produce(t, kgoClient(t, s), recs...)
+	clustertest.Produce(t, clustertest.Client(t, s), recs...)
 	poisonAt := recs[0].Offset
 
 	err = r.wait(t, 60*time.Second)
@@ -366,12 +365,10 @@ func (encodeFailsCodec) Encode(any) ([]byte, error) {
 // without it, instead of stopping the processor (which would stop again on
 // the record after every restart).
 func TestDeadLetterOfAValueItsCodecCannotEncode(t *testing.T) {
-	s := startCluster(t).Settings()
-	adm := kadm.NewClient(kgoClient(t, s))
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	group, input := "encode-fails", goka.Stream("encode-fails-in")
-	if err := s.EnsureTopics(t.Context(), string(input)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input)
 	a := adapterFor(t, s, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)))
 	g := goka.DefineGroup(goka.Group(group), a.Input(input, encodeFailsCodec{}, func(ctx goka.Context, _ any) {
 		if ctx.Key() == "poison" {
@@ -385,8 +382,8 @@ func TestDeadLetterOfAValueItsCodecCannotEncode(t *testing.T) {
 	r := run(t, proc)
 	poison := seqRecord(string(input), "poison", 1)
 	poison.Headers = []kgo.RecordHeader{{Key: "trace-id", Value: []byte("abc")}}
-	produce(t, kgoClient(t, s), poison, seqRecord(string(input), "good", 1))
-	dead := consumeAll(t, s, group+"-dead-letters", 1, 30*time.Second)[0]
+	clustertest.Produce(t, clustertest.Client(t, s), poison, seqRecord(string(input), "good", 1))
+	dead := clustertest.Consume(t, s, group+"-dead-letters", 1, 30*time.Second)[0]
 	h := headerMap(dead)
 	if len(dead.Value) != 0 || !strings.Contains(h[gokaadapter.HeaderReduced], "cannot encode") ||
 		h[gokaadapter.HeaderValueSize] != "-1" || h["trace-id"] != "abc" ||

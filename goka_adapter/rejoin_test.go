@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -49,12 +52,10 @@ func controlJoins(c *kfake.Cluster, group string, answer func(n int64, req *kmsg
 // group consumer: ... i/o timeout". The processor now joins again and
 // processes its input; without the rejoin, Run returned that error.
 func TestRejoinAfterJoinTimeout(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := withReadTimeout(c.Settings())
 	const group, input, output = "rejoin-timeout", "rejoin-timeout-in", "rejoin-timeout-out"
-	if err := s.EnsureTopics(context.Background(), input, output); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	// The first two JoinGroups are never answered.
 	controlJoins(c.Kfake(), group, func(n int64, _ *kmsg.JoinGroupRequest) (kmsg.Response, bool) { return nil, n <= 2 })
 
@@ -67,8 +68,8 @@ func TestRejoinAfterJoinTimeout(t *testing.T) {
 		t.Fatalf("Run returned after the join timeouts: %v", r.err)
 	default:
 	}
-	produce(t, kgoClient(t, s), seqRecord(input, "k", 1))
-	eventually(t, 30*time.Second, "the record processed after the rejoins", func() bool { return seen.Load() == 1 })
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(input, "k", 1))
+	await.Until(t, 30*time.Second, "the record processed after the rejoins", func() bool { return seen.Load() == 1 })
 
 	st := a.RejoinStats()
 	var nerr net.Error
@@ -83,12 +84,10 @@ func TestRejoinAfterJoinTimeout(t *testing.T) {
 // After MaxAttempts rejoins that fail too, Run returns the last error,
 // wrapped in a *RejoinError.
 func TestRejoinGivesUp(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := withReadTimeout(c.Settings())
 	const group, input, output = "rejoin-budget", "rejoin-budget-in", "rejoin-budget-out"
-	if err := s.EnsureTopics(context.Background(), input, output); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	joins := controlJoins(c.Kfake(), group, func(int64, *kmsg.JoinGroupRequest) (kmsg.Response, bool) { return nil, true })
 
 	a := adapterFor(t, s, gokaadapter.WithRejoin(gokaadapter.Rejoin{MaxAttempts: 2, InitialBackoff: 10 * time.Millisecond}))
@@ -112,12 +111,10 @@ func TestRejoinGivesUp(t *testing.T) {
 // A permanent group error (here: authorization) still stops the processor
 // at once, without a rejoin.
 func TestRejoinNotOnPermanentError(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const group, input, output = "rejoin-denied", "rejoin-denied-in", "rejoin-denied-out"
-	if err := s.EnsureTopics(context.Background(), input, output); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	controlJoins(c.Kfake(), group, func(_ int64, req *kmsg.JoinGroupRequest) (kmsg.Response, bool) {
 		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
 		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
@@ -140,12 +137,10 @@ func TestRejoinNotOnPermanentError(t *testing.T) {
 
 // WithoutRejoin keeps goka's behaviour: the first join timeout stops Run.
 func TestWithoutRejoin(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := withReadTimeout(c.Settings())
 	const group, input, output = "rejoin-off", "rejoin-off-in", "rejoin-off-out"
-	if err := s.EnsureTopics(context.Background(), input, output); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	controlJoins(c.Kfake(), group, func(n int64, _ *kmsg.JoinGroupRequest) (kmsg.Response, bool) { return nil, n == 1 })
 	a := adapterFor(t, s, gokaadapter.WithoutRejoin())
 	proc := newSeqProcessor(t, a, s, group, input, output, func(goka.Context, any) {})

@@ -9,7 +9,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 )
 
 // A group run against one cluster, then against a new one, with goka's
@@ -27,13 +30,11 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 
 	// runOn runs the group on a new cluster until it has processed perKey
 	// records of each key, and returns the state counts it emitted.
-	runOn := func(t *testing.T, log *logCapture) []seqMsg {
-		c := startCluster(t)
+	runOn := func(t *testing.T, log *logcapture.Log) []seqMsg {
+		c := clustertest.Start(t, broker.WithPartitions(4))
 		defer c.Close()
 		s := c.Settings()
-		if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-			t.Fatal(err)
-		}
+		clustertest.EnsureTopics(t, s, input, output)
 		a, err := gokaadapter.New(gokaadapter.WithExecutor(asyncdsl.WithWorkers(8)))
 		if err != nil {
 			t.Fatal(err)
@@ -50,24 +51,24 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := run(t, proc)
-		produceSequences(t, kgoClient(t, s), string(input), keys, perKey)
-		out := decodeSeqs(t, consumeAll(t, s, string(output), keys*perKey, 30*time.Second))
+		produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+		out := decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second))
 		if err := r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)
 		}
 		return out
 	}
 
-	first := &logCapture{}
+	first := &logcapture.Log{}
 	runOn(t, first)
-	if lines := first.matching("ahead of its topic"); len(lines) > 0 {
+	if lines := first.Matching("ahead of its topic"); len(lines) > 0 {
 		t.Fatalf("first run, on new caches, logged a cache ahead of its topic: %q", lines)
 	}
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("the first run left no cache under goka's default path: %v", err)
 	}
 
-	second := &logCapture{}
+	second := &logcapture.Log{}
 	out := runOn(t, second)
 	// The state starts over: the counts are those of the second cluster's
 	// records only.
@@ -77,7 +78,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 			t.Fatalf("key %s counted %d records on a cluster that had %d: the stale cache was used", m.Key, m.Seq, perKey)
 		}
 	}
-	lines := second.matching("ahead of its topic")
+	lines := second.Matching("ahead of its topic")
 	if len(lines) == 0 {
 		t.Fatal("the second run logged no cache ahead of its topic")
 	}

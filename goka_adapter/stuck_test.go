@@ -10,7 +10,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -105,17 +108,15 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		callTimeout  = time.Second
 		drainTimeout = time.Second
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const (
 		group  = goka.Group("stuck")
 		input  = goka.Stream("stuck-in")
 		output = goka.Stream("stuck-out")
 	)
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
+	clustertest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	sc := newStuckCallbacks(t)
 	sc.block("hang#1")
 	sc.block("later#1")
@@ -136,7 +137,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		recs = append(recs, seqRecord(string(input), k, 1))
 	}
 	start := time.Now()
-	produce(t, kgoClient(t, s), recs...)
+	clustertest.Produce(t, clustertest.Client(t, s), recs...)
 	waitCommitted(t, adm, string(group), string(input), endOffsets(t, adm, string(input)), 60*time.Second)
 	t.Logf("input committed %s after the produce, with the callback still blocked", time.Since(start).Round(time.Millisecond))
 	if sc.blocked.Load() != 1 {
@@ -161,7 +162,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 
 	// Released while the processor runs: its late writes are discarded.
 	sc.unblock("hang#1")
-	eventually(t, 30*time.Second, "the released callback to return", func() bool {
+	await.Until(t, 30*time.Second, "the released callback to return", func() bool {
 		st := ex.Stats()
 		return st.Stuck == 0 && st.Discarded == 1
 	})
@@ -173,8 +174,8 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 	}
 
 	// later#1 blocks in its call when the processor is cancelled.
-	produce(t, kgoClient(t, s), seqRecord(string(input), "later", 1))
-	eventually(t, 30*time.Second, "later#1 to block", func() bool { return sc.blocked.Load() == 2 })
+	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "later", 1))
+	await.Until(t, 30*time.Second, "later#1 to block", func() bool { return sc.blocked.Load() == 2 })
 	stopStart := time.Now()
 	r.cancel()
 	if err := r.wait(t, 30*time.Second); err != nil {
@@ -189,7 +190,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		t.Errorf("stats after Run %+v, want 1 stuck", st)
 	}
 	sc.unblock("later#1")
-	eventually(t, 30*time.Second, "the second released callback to return", func() bool {
+	await.Until(t, 30*time.Second, "the second released callback to return", func() bool {
 		st := ex.Stats()
 		return st.Stuck == 0 && st.Discarded == 2
 	})

@@ -8,7 +8,10 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -25,11 +28,9 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 		perKey     = 5
 		partitions = 4
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(asyncIn), string(syncIn), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, asyncIn, syncIn, output)
 	// One key per partition: a waiting sync callback blocks its partition,
 	// so with one key each, every sync callback arrives while its key's
 	// async records are still held.
@@ -74,7 +75,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	cl := kgoClient(t, s)
+	cl := clustertest.Client(t, s)
 
 	var recs []*kgo.Record
 	for i := 0; i < perKey; i++ {
@@ -82,17 +83,17 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: string(asyncIn), Key: []byte(k), Value: []byte("inc")})
 		}
 	}
-	produce(t, cl, recs...)
+	clustertest.Produce(t, cl, recs...)
 	// The async records were all delivered (their sync successors are
 	// produced only now, so goka delivers those after them).
-	eventually(t, 30*time.Second, "the async records to be submitted", func() bool {
+	await.Until(t, 30*time.Second, "the async records to be submitted", func() bool {
 		return a.Executor().Stats().Pending == len(recs)
 	})
 	recs = recs[:0]
 	for _, k := range keys {
 		recs = append(recs, &kgo.Record{Topic: string(syncIn), Key: []byte(k), Value: []byte("report")})
 	}
-	produce(t, cl, recs...)
+	clustertest.Produce(t, cl, recs...)
 	for range keys {
 		select {
 		case <-syncEntered:
@@ -102,7 +103,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	}
 	close(gate)
 
-	outs := consumeAll(t, s, string(output), len(keys)*(perKey+1), 30*time.Second)
+	outs := clustertest.Consume(t, s, string(output), len(keys)*(perKey+1), 30*time.Second)
 	byKey := map[string][]string{}
 	for _, o := range outs {
 		byKey[string(o.Key)] = append(byKey[string(o.Key)], string(o.Value))

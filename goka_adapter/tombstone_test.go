@@ -12,7 +12,9 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -57,12 +59,10 @@ func testTombstoneBehindSlowRecord(t *testing.T, mode goka.NilHandling) {
 	)
 	name := fmt.Sprintf("tombstone-%d", mode)
 	group, input, output := goka.Group(name), goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(kgoClient(t, s))
+	clustertest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(clustertest.Client(t, s))
 	// Three keys of partition p: the slow record, the tombstone, and a
 	// fast record behind both.
 	keys := keysOfPartition("ts", p, partitions, 3)
@@ -125,8 +125,8 @@ func testTombstoneBehindSlowRecord(t *testing.T, mode goka.NilHandling) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	cl := kgoClient(t, s)
-	produce(t, cl,
+	cl := clustertest.Client(t, s)
+	clustertest.Produce(t, cl,
 		seqRecord(string(input), slowKey, 1),
 		&kgo.Record{Topic: string(input), Key: []byte(deadKey)}, // Value nil: a tombstone
 		seqRecord(string(input), fastKey, 1),

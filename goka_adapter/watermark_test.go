@@ -6,7 +6,10 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -25,11 +28,9 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		partitions = 4
 		slowP      = int32(1)
 	)
-	c := startCluster(t)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	clustertest.EnsureTopics(t, s, input, output)
 	slowKey := keysOfPartition("slow", slowP, partitions, 1)[0]
 	// Keys of the slow partition, and keys of the others, for the records
 	// that finish while the slow one runs.
@@ -59,8 +60,8 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	}
 	proc := newSeqProcessor(t, a, s, group, input, output, cb)
 	r := run(t, proc)
-	cl := kgoClient(t, s)
-	adm := kadm.NewClient(kgoClient(t, s))
+	cl := clustertest.Client(t, s)
+	adm := kadm.NewClient(clustertest.Client(t, s))
 
 	// Records of other keys before the slow record in its partition, the
 	// slow record, then records of other keys behind it in its partition
@@ -69,14 +70,14 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	for _, k := range sameP {
 		before = append(before, seqRecord(string(input), k, 1))
 	}
-	produce(t, cl, before...)
-	produce(t, cl, seqRecord(string(input), slowKey, 1))
+	clustertest.Produce(t, cl, before...)
+	clustertest.Produce(t, cl, seqRecord(string(input), slowKey, 1))
 	for seq := 2; seq <= 5; seq++ {
 		for _, k := range append(append([]string(nil), sameP...), otherP...) {
 			recs = append(recs, seqRecord(string(input), k, seq))
 		}
 	}
-	produce(t, cl, recs...)
+	clustertest.Produce(t, cl, recs...)
 
 	var slowOffset int64
 	select {
@@ -85,7 +86,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		t.Fatal("the slow record did not start")
 	}
 	// Every record but the slow one finished: its output is visible.
-	consumeAll(t, s, string(output), len(before)+len(recs), 30*time.Second)
+	clustertest.Consume(t, s, string(output), len(before)+len(recs), 30*time.Second)
 
 	ends := endOffsets(t, adm, string(input))
 	if slowOffset == 0 || ends[slowP] <= slowOffset+1 {
@@ -110,7 +111,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		want[p] = end
 	}
 	want[slowP] = slowOffset
-	eventually(t, 30*time.Second, "partitions to commit up to the slow record", func() bool {
+	await.Until(t, 30*time.Second, "partitions to commit up to the slow record", func() bool {
 		check()
 		got := committed(t, adm, string(group), string(input))
 		for p, w := range want {
@@ -128,14 +129,14 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		for _, k := range otherP {
 			more = append(more, seqRecord(string(input), k, 10*wave))
 		}
-		produce(t, cl, more...)
+		clustertest.Produce(t, cl, more...)
 		wantOthers := map[int32]int64{}
 		for p, end := range endOffsets(t, adm, string(input)) {
 			if p != slowP {
 				wantOthers[p] = end
 			}
 		}
-		eventually(t, 30*time.Second, "other partitions to commit the next wave", func() bool {
+		await.Until(t, 30*time.Second, "other partitions to commit the next wave", func() bool {
 			check()
 			got := committed(t, adm, string(group), string(input))
 			for p, w := range wantOthers {

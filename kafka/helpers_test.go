@@ -5,46 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
-	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// pollInterval is how often the tests look at a condition they wait for.
-const pollInterval = 5 * time.Millisecond
-
-// startCluster starts an embedded cluster that is closed when t ends.
-func startCluster(t testing.TB, opts ...broker.Option) *broker.Cluster {
-	t.Helper()
-	c, err := broker.Start(opts...)
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// eventually polls cond until it holds or timeout passes, and fails t then.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
-}
 
 // runningProcessor is a goka processor running in its own goroutine.
 type runningProcessor struct {
@@ -109,21 +78,10 @@ func counterGroup(group goka.Group, input, output goka.Stream) *goka.GroupGraph 
 	)
 }
 
-// newKgoClient returns a franz-go client for s that is closed when t ends.
-func newKgoClient(t testing.TB, s kafka.Settings, opts ...kgo.Opt) *kgo.Client {
-	t.Helper()
-	cl, err := kgo.NewClient(append(s.KgoOptions(), opts...)...)
-	if err != nil {
-		t.Fatalf("kgo.NewClient: %v", err)
-	}
-	t.Cleanup(cl.Close)
-	return cl
-}
-
 // consume reads topic from its start with a new franz-go client until it has
 // n records or ctx ends.
 func consume(ctx context.Context, t testing.TB, s kafka.Settings, topic string, n int) ([]*kgo.Record, error) {
-	cl := newKgoClient(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := clustertest.Client(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var recs []*kgo.Record
 	for len(recs) < n {
 		fs := cl.PollFetches(ctx)

@@ -11,6 +11,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -65,7 +66,7 @@ func newKgoProducer(t *testing.T, s kafka.Settings) goka.Producer {
 // value) arrive as sent.
 func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 	const n = 1000
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	s := c.Settings()
 	s.Partitions = 7
 	const viaGoka, viaBuilder = "acks-via-goka", "acks-via-builder"
@@ -142,7 +143,7 @@ func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 // View never closes its sarama clients.)
 func TestKgoProducerRunsAProcessor(t *testing.T) {
 	const records, keys = 1000, 100
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	s := c.Settings()
 	roundTrip(t, s, "kgo-round-trip", records, keys, goka.WithProducerBuilder(s.KgoProducerBuilder()))
 
@@ -175,7 +176,7 @@ func TestKgoProducerRunsAProcessor(t *testing.T) {
 // with kafka.ErrProducerClosed.
 func TestKgoProducerCloseFlushes(t *testing.T) {
 	const n = 2000
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	s := c.Settings()
 	p := newKgoProducer(t, s)
 	var (

@@ -9,6 +9,8 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -56,7 +58,7 @@ func TestKgoPartitionerMatchesSarama(t *testing.T) {
 // the keys franz-go wrote in its table where it looks for them.
 func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 	const n = 1000
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	for _, partitions := range []int{4, 7} {
 		t.Run(fmt.Sprintf("%d partitions", partitions), func(t *testing.T) {
 			s := c.Settings()
@@ -72,7 +74,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 			}
 
 			emit(t, s, goka.Stream(viaGoka), keys(n), "v")
-			cl := newKgoClient(t, s)
+			cl := clustertest.Client(t, s)
 			recs := make([]*kgo.Record, 0, n)
 			for _, k := range keys(n) {
 				recs = append(recs, &kgo.Record{Topic: viaKgo, Key: []byte(k), Value: []byte("v")})
@@ -113,7 +115,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 				t.Fatalf("WaitForReady: %v", err)
 			}
 			for _, k := range keys(n) {
-				eventually(t, 10*time.Second, "the count of "+k, func() bool {
+				await.Until(t, 10*time.Second, "the count of "+k, func() bool {
 					v, err := p.Get(k)
 					return err == nil && v != nil && v.(int64) == 1
 				})

@@ -9,6 +9,8 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -90,7 +92,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 	if _, err := em.Emit("warm-up", "warm-up"); err != nil {
 		t.Fatalf("Emit: %v", err)
 	}
-	eventually(t, 5*time.Second, "the warm-up record", func() bool { return callbacks.Load() == 1 })
+	await.Until(t, 5*time.Second, "the warm-up record", func() bool { return callbacks.Load() == 1 })
 	times.first = time.Since(start)
 
 	start = time.Now()
@@ -114,14 +116,14 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 	want := int64(records / keys)
 	for k := range keys {
 		key := fmt.Sprintf("key-%d", k)
-		eventually(t, 5*time.Second, "table value of "+key, func() bool {
+		await.Until(t, 5*time.Second, "table value of "+key, func() bool {
 			v, err := p.Get(key)
 			return err == nil && v != nil && v.(int64) == want
 		})
 	}
 
-	adm := kadm.NewClient(newKgoClient(t, s))
-	eventually(t, 10*time.Second, "committed offsets", func() bool {
+	adm := kadm.NewClient(clustertest.Client(t, s))
+	await.Until(t, 10*time.Second, "committed offsets", func() bool {
 		ok, err := committedCovers(ctx, adm, string(group), string(input))
 		if err != nil {
 			t.Fatalf("committed offsets: %v", err)
@@ -134,7 +136,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 
 func TestProcessorRoundTrip(t *testing.T) {
 	const records, keys = 1000, 100
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	times := roundTrip(t, c.Settings(), "round-trip", records, keys)
 	t.Logf("processor ready in %v, first record processed %v after that; then %d records: emitted in %v, "+
 		"called back in %v, read from the output in %v, committed in %v",

@@ -1,13 +1,11 @@
 package kafka_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -52,36 +51,22 @@ const (
 )
 
 // leakWatch collects every text a run produces that a user could see: logs
-// of sarama, goka and franz-go, errors, spans and dead-letter headers.
+// of sarama, goka and franz-go (it is a goka.Logger and a writer), errors,
+// spans and dead-letter headers (Printf).
 type leakWatch struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	logcapture.Log
 }
-
-func (w *leakWatch) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *leakWatch) add(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 
 func (w *leakWatch) check(t *testing.T) {
 	t.Helper()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	seen := w.String()
 	for _, secret := range []string{securedSecret, wrongSecret} {
-		if i := bytes.Index(w.buf.Bytes(), []byte(secret)); i >= 0 {
-			t.Errorf("a credential appears in what the run showed, at byte %d of %d:\n%s", i, w.buf.Len(),
-				w.buf.Bytes()[max(0, i-300):min(w.buf.Len(), i+100)])
+		if i := strings.Index(seen, secret); i >= 0 {
+			t.Errorf("a credential appears in what the run showed, at byte %d of %d:\n%s", i, len(seen),
+				seen[max(0, i-300):min(len(seen), i+100)])
 		}
 	}
 }
-
-// Print, Println and Printf make a leakWatch a goka.Logger.
-func (w *leakWatch) Printf(format string, args ...any) { w.add(format, args...) }
-func (w *leakWatch) Print(args ...any)                 { fmt.Fprintln(w, args...) }
-func (w *leakWatch) Println(args ...any)               { fmt.Fprintln(w, args...) }
 
 // TestSecuredClusters runs riffle's clients against the embedded cluster in
 // each security mode: topic creation, the adapter with both producers, the
@@ -95,7 +80,7 @@ func TestSecuredClusters(t *testing.T) {
 	watch := &leakWatch{}
 	t.Cleanup(func() {
 		// sarama's logger is global: TestMain points it at SaramaLog.
-		watch.add("%s", kafka.SaramaLog.String())
+		watch.Printf("%s", kafka.SaramaLog.String())
 		watch.check(t)
 	})
 	server, roots := kafka.SelfSignedTLS(t)
@@ -115,7 +100,7 @@ func TestSecuredClusters(t *testing.T) {
 			}
 			t.Cleanup(c.Close)
 			s := c.Settings()
-			watch.add("settings %v %+v %#v %s", s, s, s, s)
+			watch.Printf("settings %v %+v %#v %s", s, s, s, s)
 			if !strings.Contains(s.String(), fmt.Sprintf("TLS: %t", m.tls)) {
 				t.Errorf("String() = %s, want TLS: %t", s, m.tls)
 			}
@@ -151,7 +136,7 @@ func TestSecuredClusters(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				watch.add("wrong settings %v %#v", wrong, wrong)
+				watch.Printf("wrong settings %v %#v", wrong, wrong)
 				refused(t, wrong, watch)
 			})
 		})
@@ -172,7 +157,7 @@ func refused(t *testing.T, s kafka.Settings, watch *leakWatch) {
 		began := time.Now()
 		err := f(ctx)
 		took := time.Since(began)
-		watch.add("%s: %v", what, err)
+		watch.Printf("%s: %v", what, err)
 		if !errors.Is(err, kafka.ErrAuthenticationFailed) {
 			t.Errorf("%s: %v, want ErrAuthenticationFailed", what, err)
 		}
@@ -231,7 +216,7 @@ func refused(t *testing.T, s kafka.Settings, watch *leakWatch) {
 	if err == nil {
 		err = proc.Run(ctx)
 	}
-	watch.add("adapter processor: %v", err)
+	watch.Printf("adapter processor: %v", err)
 	if err == nil || !strings.Contains(err.Error(), kafka.ErrAuthenticationFailed.Error()) {
 		t.Errorf("adapter processor: %v, want a message with %q", err, kafka.ErrAuthenticationFailed)
 	}
@@ -310,7 +295,7 @@ func adapterRoundTrip(t *testing.T, s kafka.Settings, name string, producer goka
 		t.Fatalf("%d dead letters, want 1", len(dead))
 	}
 	for _, h := range dead[0].Headers {
-		watch.add("dead-letter header %s=%s", h.Key, h.Value)
+		watch.Printf("dead-letter header %s=%s", h.Key, h.Value)
 	}
 	stop()
 	if err := <-done; err != nil {
@@ -318,9 +303,9 @@ func adapterRoundTrip(t *testing.T, s kafka.Settings, name string, producer goka
 	}
 	done <- nil // for the deferred stop
 	for _, sp := range spans.Ended() {
-		watch.add("span %s %v %v", sp.Name(), sp.Attributes(), sp.Status())
+		watch.Printf("span %s %v %v", sp.Name(), sp.Attributes(), sp.Status())
 		for _, ev := range sp.Events() {
-			watch.add("  event %s %v", ev.Name, ev.Attributes)
+			watch.Printf("  event %s %v", ev.Name, ev.Attributes)
 		}
 	}
 	if len(spans.Ended()) == 0 {

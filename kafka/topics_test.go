@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
 func TestEnsureTopics(t *testing.T) {
-	c := startCluster(t)
+	c := clustertest.Start(t)
 	s := c.Settings()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -38,7 +39,7 @@ func TestEnsureTopics(t *testing.T) {
 	if err := two.EnsureTopics(ctx, "d"); err != nil {
 		t.Fatalf("EnsureTopics with 2 partitions: %v", err)
 	}
-	details, err := kadm.NewClient(newKgoClient(t, s)).ListTopics(ctx, "a", "b", "d")
+	details, err := kadm.NewClient(clustertest.Client(t, s)).ListTopics(ctx, "a", "b", "d")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 )
@@ -60,15 +61,17 @@ func TestBrokerKeepsAcknowledged(t *testing.T) {
 				}
 			}()
 			count := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+			// waitAcked waits until 3000 more records are acknowledged.
+			waitAcked := func() {
+				t.Helper()
+				n := count()
+				await.Until(t, 2*time.Minute, "3000 more acknowledged records", func() bool { return count() >= n+3000 })
+			}
 			for range size(2, 5) {
-				for n := count(); count() < n+3000; {
-					time.Sleep(10 * time.Millisecond) // polling interval
-				}
+				waitAcked()
 				t.Logf("broker killed and restarted after %d acknowledged records, away %s", count(), b.restart(syscall.SIGKILL).Round(time.Millisecond))
 			}
-			for n := count(); count() < n+3000; {
-				time.Sleep(10 * time.Millisecond) // polling interval
-			}
+			waitAcked()
 			cancel()
 			wg.Wait()
 			fctx, fcancel := context.WithTimeout(t.Context(), 30*time.Second)

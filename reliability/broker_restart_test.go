@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/kafka"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
 )
 
@@ -52,16 +49,7 @@ func startPersistentBroker(t *testing.T, dataDir string, syncWrites bool) (*clus
 			t.Errorf("riffle broker: %v\n%s", err, b.stderr())
 		}
 	})
-	s, err := kafka.Remote([]string{addr}, kafka.WithPartitions(partitions))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := kgo.NewClient(append(s.KgoOptions(), kgo.ProducerLinger(5*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl)}, b
+	return connect(t, addr, partitions), b
 }
 
 // launch starts the process on b.port and returns the address it printed.

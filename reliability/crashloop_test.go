@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -112,13 +113,12 @@ func pause(d time.Duration) {
 	<-timer.C
 }
 
-// waitProgress waits until the group has committed any offset of topic.
+// waitProgress waits until the group has committed any offset of topic,
+// failing early if a worker exits on its own. It asks the broker every
+// 200 ms.
 func (c *cluster) waitProgress(t *testing.T, group, topic string, timeout time.Duration, ws ...*worker) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	await.Every(200*time.Millisecond).Until(t, timeout, "an offset of "+topic+" to be committed", func() bool {
 		failIfExited(t, ws...)
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		offs, err := c.adm.FetchOffsets(ctx, group)
@@ -127,14 +127,8 @@ func (c *cluster) waitProgress(t *testing.T, group, topic string, timeout time.D
 		if err == nil { // the group does not exist until a worker joined
 			offs.Each(func(o kadm.OffsetResponse) { moved = moved || (o.Topic == topic && o.At > 0) })
 		}
-		if moved {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no offset of %s committed within %s", topic, timeout)
-		}
-		<-tick.C
-	}
+		return moved
+	})
 }
 
 // waitCommittedWatched waits until the group's committed offsets of topic

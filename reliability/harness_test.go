@@ -4,7 +4,6 @@ package reliability
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -62,25 +63,7 @@ type cluster struct {
 	settings  kafka.Settings
 	client    *kgo.Client
 	adm       *kadm.Client
-	brokerLog *syncBuffer // what the broker process wrote on stderr
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	brokerLog *logcapture.Log // what the broker process wrote on stderr
 }
 
 // startBroker runs "riffle broker" on a free 127.0.0.1 port and returns
@@ -93,7 +76,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &logcapture.Log{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -112,6 +95,15 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 	if !ok || !strings.HasPrefix(addr, "127.0.0.1:") {
 		t.Fatalf("riffle broker printed %q, want brokers=127.0.0.1:PORT", line)
 	}
+	c := connect(t, addr, partitions)
+	c.brokerLog = stderr
+	return c
+}
+
+// connect returns the clients of the test process for the "riffle broker"
+// at addr, closed when t ends.
+func connect(t *testing.T, addr string, partitions int) *cluster {
+	t.Helper()
 	s, err := kafka.Remote([]string{addr}, kafka.WithPartitions(partitions))
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +113,7 @@ func startBroker(t *testing.T, partitions int, topics ...string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl), brokerLog: stderr}
+	return &cluster{settings: s, client: cl, adm: kadm.NewClient(cl)}
 }
 
 // createTopic creates topic with the cluster's partition count and the
@@ -412,31 +404,36 @@ func (c *cluster) committed(t *testing.T, group, topic string) map[int32]int64 {
 }
 
 // waitCommitted waits until the group's committed offsets of topic reach
-// its end offsets, failing early if a worker exits on its own.
+// its end offsets, failing early if a worker exits on its own. It asks the
+// broker every 50 ms.
 func (c *cluster) waitCommitted(t *testing.T, group, topic string, timeout time.Duration, ws ...*worker) {
 	t.Helper()
 	ends := c.endOffsets(t, topic)
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
+	await.Every(50*time.Millisecond).UntilNil(t, timeout, "the committed offsets of "+topic, func() error {
 		failIfExited(t, ws...)
 		got := c.committed(t, group, topic)
-		done := true
 		for p, e := range ends {
 			if got[p] != e {
-				done = false
+				return behind{got: got, want: ends, ws: ws}
 			}
 		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, w := range ws {
-				t.Logf("worker %s log:\n%s", w.id, tail(w.log(), 4000))
-			}
-			t.Fatalf("committed offsets of %s: %v, want %v (after %s)", topic, got, ends, timeout)
-		}
-		<-tick.C // polling interval
+		return nil
+	})
+}
+
+// behind says why a group's committed offsets have not reached the end
+// yet. Its message, built only when a wait times out, ends with the tail of
+// every worker's log.
+type behind struct {
+	got, want map[int32]int64
+	ws        []*worker
+}
+
+func (b behind) Error() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "committed %v, want %v", b.got, b.want)
+	for _, w := range b.ws {
+		fmt.Fprintf(&sb, "\nworker %s log:\n%s", w.id, tail(w.log(), 4000))
 	}
+	return sb.String()
 }

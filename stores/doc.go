@@ -17,7 +17,8 @@
 //   - Injector: wraps any KeyValue (InjectKeyValue) or Window (InjectWindow)
 //     with fixed latency, jitter, a rate of transient errors and a rate of
 //     calls that hang until their context ends, reproducibly from a seed.
-//   - Package redistest starts a real redis-server for tests and benchmarks.
+//   - The module's own tests run Redis and RedisWindow against a real
+//     redis-server, started by internal/redistest.
 //
 // # Neighbours
 //

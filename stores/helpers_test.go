@@ -8,8 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/riffle-streams/riffle/codec"
+	"github.com/riffle-streams/riffle/internal/redistest"
 	"github.com/riffle-streams/riffle/stores"
-	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
 // order is a value with fields, for the JSON codec.

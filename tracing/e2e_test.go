@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
@@ -37,15 +38,8 @@ func TestRecordTraceEndToEnd(t *testing.T) {
 	tel := newTelemetry(t)
 	tr := tel.tracing(t)
 
-	c, err := broker.Start(broker.WithPartitions(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	s := c.Settings()
-	if err := s.EnsureTopics(t.Context(), string(input), string(output)); err != nil {
-		t.Fatal(err)
-	}
+	s := clustertest.Start(t, broker.WithPartitions(2)).Settings()
+	clustertest.EnsureTopics(t, s, input, output)
 	a, err := gokaadapter.New(
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
 		gokaadapter.WithProducerBuilder(s.ProducerBuilder()),

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -62,7 +63,7 @@ func (tel *telemetry) ended(name string) []sdktrace.ReadOnlySpan {
 func (tel *telemetry) waitEnded(t testing.TB, name string, n int) []sdktrace.ReadOnlySpan {
 	t.Helper()
 	var got []sdktrace.ReadOnlySpan
-	eventually(t, 30*time.Second, "spans "+name, func() bool {
+	await.Until(t, 30*time.Second, "spans "+name, func() bool {
 		got = tel.ended(name)
 		return len(got) >= n
 	})
@@ -170,20 +171,6 @@ func event(s sdktrace.ReadOnlySpan, name string) (sdktrace.Event, bool) {
 		}
 	}
 	return sdktrace.Event{}, false
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
 }
 
 type metricdataHistogram = metricdata.Histogram[float64]

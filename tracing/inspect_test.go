@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/tracing"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -108,7 +109,7 @@ func TestInspectionOfAStuckPartition(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the hot record did not start")
 	}
-	eventually(t, 10*time.Second, "the cold record to finish", func() bool {
+	await.Until(t, 10*time.Second, "the cold record to finish", func() bool {
 		p := e.Stats().Partitions
 		return len(p) == 1 && p[0].HeldBack == 1
 	})
@@ -206,7 +207,7 @@ func TestStuckCallsReported(t *testing.T) {
 	}
 	check(1, 1, 0)
 	unblock()
-	eventually(t, 10*time.Second, "the stuck call to return", func() bool { return e.Stats().Stuck == 0 })
+	await.Until(t, 10*time.Second, "the stuck call to return", func() bool { return e.Stats().Stuck == 0 })
 	check(0, 1, 1)
 }
 

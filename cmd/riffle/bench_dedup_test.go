@@ -8,19 +8,16 @@ import (
 
 	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/examples/dedup/dedup"
+	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/redistest"
 	"github.com/riffle-streams/riffle/internal/workload"
 	"github.com/riffle-streams/riffle/kafka"
-	"github.com/riffle-streams/riffle/stores/redistest"
 )
 
 // A small dedup run, sync and async, with 1 ms injected into the window
 // store: every unique id is emitted exactly once.
 func TestDedupRunEmitsEveryUniqueIDOnce(t *testing.T) {
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	for _, mode := range []workload.Mode{workload.Sync, workload.Async} {
 		t.Run(mode.String(), func(t *testing.T) {
 			runDedupAndCheck(t, c.Settings(), mode, newDedupRun(1500, 0.25, 1, dedup.WindowConfig{Window: dedup.DefaultWindow}))
@@ -31,11 +28,7 @@ func TestDedupRunEmitsEveryUniqueIDOnce(t *testing.T) {
 // The same against a real Redis (RedisWindow), async.
 func TestDedupRunWithRedis(t *testing.T) {
 	srv := redistest.Start(t)
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c := clustertest.Start(t, broker.WithPartitions(4))
 	runDedupAndCheck(t, c.Settings(), workload.Async,
 		newDedupRun(1500, 0.25, 2, dedup.WindowConfig{Window: dedup.DefaultWindow, Redis: srv.Addr, PoolSize: 64}))
 }

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"testing"
 
-	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -34,11 +34,7 @@ func TestServerFlagsServeWhatClientFlagsReach(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := broker.Start(copts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := clustertest.Start(t, copts...)
 
 	cfs := flag.NewFlagSet("client", flag.ContinueOnError)
 	client := clusterflags.AddClient(cfs)

@@ -12,7 +12,8 @@ import (
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		// sarama's go-metrics meters share one process-wide ticker
-		// goroutine that cannot be stopped (see broker's TestMain).
+		// goroutine that cannot be stopped. (riffle's own packages use
+		// internal/leakcheck, which an example cannot import.)
 		goleak.IgnoreTopFunction("github.com/rcrowley/go-metrics.(*meterArbiter).tick"),
 	)
 }

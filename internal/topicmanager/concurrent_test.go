@@ -7,6 +7,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/internal/topicmanager"
 )
 
@@ -16,11 +17,7 @@ import (
 // with goka's manager alone, those that lose the create race fail.
 func TestConcurrentEnsures(t *testing.T) {
 	const managers, rounds = 8, 5
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close) // after the managers: cleanups run last first
+	c := clustertest.Start(t, broker.WithPartitions(4)) // closed after the managers: cleanups run last first
 	s := c.Settings()
 	plain := func(brokers []string) (goka.TopicManager, error) {
 		tmc := goka.NewTopicManagerConfig()

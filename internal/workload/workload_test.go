@@ -7,6 +7,7 @@ import (
 
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/internal/workload"
 )
 
@@ -15,13 +16,7 @@ import (
 // producer and with the franz-go one (the benchmark's -sync-producer and
 // -async-producer).
 func TestRunCountsEveryRecord(t *testing.T) {
-	c, err := broker.Start(broker.WithPartitions(4))
-	if err != nil {
-		t.Fatalf("broker.Start: %v", err)
-	}
-	t.Cleanup(c.Close)
-
-	s := c.Settings()
+	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
 	tests := []struct {
 		mode     workload.Mode
 		latency  time.Duration

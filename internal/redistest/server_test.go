@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/stores/redistest"
+	"github.com/riffle-streams/riffle/internal/redistest"
 	"go.uber.org/goleak"
 )
 

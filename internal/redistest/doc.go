@@ -11,4 +11,7 @@
 // Tests skip only when the environment variable RIFFLE_SKIP_REDIS is 1;
 // otherwise a redis-server that cannot be installed or started fails the
 // test.
+//
+// This is test support: only this module's tests (and its benchmark
+// programs) import it, never a library package.
 package redistest
