@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 )
 
@@ -31,7 +32,7 @@ func ExampleExecutor() {
 	for i, o := range orders {
 		var total int
 		err := e.Submit(context.Background(), asyncdsl.Task{
-			Record: asyncdsl.Record{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key},
+			Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key}},
 			Ctx:    assignment,
 			Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
 				// A remote call would go here; the result is applied below.
