@@ -7,7 +7,11 @@ import (
 
 	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	"github.com/riffle-streams/riffle/broker"
+	"github.com/riffle-streams/riffle/codec"
+	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
+	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/stores"
 	"github.com/riffle-streams/riffle/tracing"
 )
@@ -26,11 +30,28 @@ func TestConfigErrorOfEveryPackage(t *testing.T) {
 			}
 			return err
 		}},
+		{"broker", func() error {
+			c, err := broker.Start(broker.WithPort(-1))
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}},
+		{"dsl", func() error {
+			b := dsl.NewBuilder("app", dsl.WithErrorPolicy(asyncdsl.ErrorPolicy(9)))
+			dsl.From(b, "in", codec.String()).To("out", codec.String())
+			_, err := b.Build()
+			return err
+		}},
 		{"gokaadapter", func() error {
 			a, err := gokaadapter.New(gokaadapter.WithRejoin(gokaadapter.Rejoin{MaxAttempts: -1}))
 			if err == nil {
 				_ = a.Close()
 			}
+			return err
+		}},
+		{"kafka", func() error {
+			_, err := kafka.Remote(nil)
 			return err
 		}},
 		{"stores", func() error {
@@ -71,6 +92,10 @@ func TestConfigErrorMessage(t *testing.T) {
 			"gokaadapter: invalid configuration: the cause"},
 		{"no package", &riffle.ConfigError{Problems: []string{"p"}},
 			"riffle: invalid configuration: p"},
+		{"the package's sentinel", &riffle.ConfigError{Package: "kafka", Problems: []string{"no broker addresses", "p"}, Err: kafka.ErrInvalidSettings},
+			"kafka: invalid settings: no broker addresses; p"},
+		{"another package's error", &riffle.ConfigError{Package: "broker", Problems: []string{"p"}, Err: kafka.ErrInvalidSettings},
+			"broker: invalid configuration: p: kafka: invalid settings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

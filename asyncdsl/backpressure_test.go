@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle"
 )
 
 // TestBackpressure fills each bound in turn and checks that Submit blocks
@@ -24,14 +26,14 @@ func TestBackpressure(t *testing.T) {
 			opt:   WithMaxQueuedPerKey(2),
 			fill:  []Record{rec(0, 0, "a"), rec(0, 1, "a")},
 			extra: rec(0, 3, "a"),
-			free:  &Record{Topic: "t", Partition: 0, Offset: 2, Key: "b"},
+			free:  &Record{Coordinates: riffle.Coordinates{Topic: "t", Partition: 0, Offset: 2, Key: "b"}},
 		},
 		{
 			name:  "per partition",
 			opt:   WithMaxPendingPerPartition(2),
 			fill:  []Record{rec(0, 0, "a"), rec(0, 1, "b")},
 			extra: rec(0, 2, "c"),
-			free:  &Record{Topic: "t", Partition: 1, Offset: 0, Key: "c"},
+			free:  &Record{Coordinates: riffle.Coordinates{Topic: "t", Partition: 1, Offset: 0, Key: "c"}},
 		},
 		{
 			name:  "per executor",

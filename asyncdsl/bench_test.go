@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle"
 )
 
 // BenchmarkSubmitRelease measures the executor alone: trivial attempts,
@@ -61,7 +63,7 @@ func benchSubmitRelease(b *testing.B, partitions, keys int, attempt func(context
 			defer wg.Done()
 			for i := range n {
 				err := e.Submit(ctx, Task{
-					Record: Record{Topic: "t", Partition: int32(p), Offset: int64(i), Key: keyNames[(i*7+p)%keys]},
+					Record: Record{Coordinates: riffle.Coordinates{Topic: "t", Partition: int32(p), Offset: int64(i), Key: keyNames[(i*7+p)%keys]}},
 					Ctx:    ctx,
 					Work: &WorkFuncs{AttemptFunc: attempt,
 						ReleaseFunc: release,
@@ -118,7 +120,7 @@ func benchQueuedMemory(b *testing.B, queued, keys int) {
 	var before, after runtimeMem
 	before.read()
 	for i := range queued {
-		if err := e.Submit(ctx, Task{Record: Record{Topic: "t", Partition: 0, Offset: int64(i), Key: names[i%keys]},
+		if err := e.Submit(ctx, Task{Record: Record{Coordinates: riffle.Coordinates{Topic: "t", Partition: 0, Offset: int64(i), Key: names[i%keys]}},
 			Ctx: ctx, Work: &WorkFuncs{AttemptFunc: block, ReleaseFunc: release}}); err != nil {
 			b.Fatal(err)
 		}

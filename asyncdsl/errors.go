@@ -34,8 +34,7 @@ type TaskError struct {
 }
 
 func (e *TaskError) Error() string {
-	return fmt.Sprintf("asyncdsl: record %s/%d@%d (key %q) failed after %d attempt(s): %v",
-		e.Record.Topic, e.Record.Partition, e.Record.Offset, e.Record.Key, e.Attempts, e.Err)
+	return fmt.Sprintf("asyncdsl: record %s failed after %d attempt(s): %v", e.Record.Coordinates, e.Attempts, e.Err)
 }
 
 func (e *TaskError) Unwrap() error { return e.Err }
@@ -166,8 +165,8 @@ type StuckCallError struct {
 }
 
 func (e *StuckCallError) Error() string {
-	msg := fmt.Sprintf("asyncdsl: attempt %d of record %s/%d@%d (key %q) did not return within its call timeout of %s (+%s): %v; its result will be discarded",
-		e.Attempt, e.Record.Topic, e.Record.Partition, e.Record.Offset, e.Record.Key, e.Timeout, e.Grace, context.DeadlineExceeded)
+	msg := fmt.Sprintf("asyncdsl: attempt %d of record %s did not return within its call timeout of %s (+%s): %v; its result will be discarded",
+		e.Attempt, e.Record.Coordinates, e.Timeout, e.Grace, context.DeadlineExceeded)
 	if e.overLimit() {
 		msg += fmt.Sprintf("; %v: %d, more than the limit of %d", ErrTooManyStuck, e.Stuck, e.Limit)
 	}

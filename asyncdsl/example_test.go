@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 )
 
@@ -34,7 +35,7 @@ func ExampleExecutor() {
 	for i, o := range orders {
 		var total int
 		err := e.Submit(context.Background(), asyncdsl.Task{
-			Record: asyncdsl.Record{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key},
+			Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "orders", Partition: 0, Offset: int64(i), Key: o.key}},
 			Ctx:    assignment,
 			Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {
 				// A remote call would go here; the result is applied below.
@@ -100,7 +101,7 @@ func ExampleWithRetry() {
 	for i, key := range []string{"flaky", "down", "invalid", "bug"} {
 		call := calls[key]
 		err := e.Submit(context.Background(), asyncdsl.Task{
-			Record: asyncdsl.Record{Topic: "orders", Partition: 0, Offset: int64(i), Key: key},
+			Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "orders", Partition: 0, Offset: int64(i), Key: key}},
 			Ctx:    context.Background(),
 			Work: &asyncdsl.WorkFuncs{
 				AttemptFunc: func(ctx context.Context, attempt int) (asyncdsl.Apply, error) {

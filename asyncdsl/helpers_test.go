@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle"
 	"go.uber.org/goleak"
 )
 
@@ -145,7 +146,7 @@ func ok(context.Context, int) (Apply, error) { return nil, nil }
 
 // rec builds a Record of topic "t".
 func rec(partition int32, offset int64, key string) Record {
-	return Record{Topic: "t", Partition: partition, Offset: offset, Key: key}
+	return Record{Coordinates: riffle.Coordinates{Topic: "t", Partition: partition, Offset: offset, Key: key}}
 }
 
 // submit submits or fails the test.

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/riffle-streams/riffle"
 )
 
 // TestPerKeyOrder runs thousands of tasks over hundreds of keys and several
@@ -51,7 +53,7 @@ func TestPerKeyOrder(t *testing.T) {
 				seqs[key]++
 				seq := seqs[key]
 				id := laneID{p, key}
-				r := Record{Topic: topic, Partition: p, Offset: offsets[topic], Key: key}
+				r := Record{Coordinates: riffle.Coordinates{Topic: topic, Partition: p, Offset: offsets[topic], Key: key}}
 				offsets[topic]++
 				latency := time.Duration(rng.IntN(200)) * time.Microsecond
 				asyncDone := rng.IntN(2) == 0

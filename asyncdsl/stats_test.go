@@ -3,6 +3,8 @@ package asyncdsl
 import (
 	"context"
 	"testing"
+
+	"github.com/riffle-streams/riffle"
 )
 
 // TestStats checks the counters and the per-partition inspection fields
@@ -23,7 +25,7 @@ func TestStats(t *testing.T) {
 		r := rec(3, i, "hot")
 		submit(t, e, Task{Record: r, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(r)}})
 	}
-	other := Record{Topic: "u", Partition: 3, Offset: 0, Key: "hot"} // co-partitioned topic, same lane
+	other := Record{Coordinates: riffle.Coordinates{Topic: "u", Partition: 3, Offset: 0, Key: "hot"}} // co-partitioned topic, same lane
 	submit(t, e, Task{Record: other, Ctx: ctx, Work: &WorkFuncs{AttemptFunc: ok, ReleaseFunc: rc.release(other)}})
 	recv(t, started, "the head to start")
 

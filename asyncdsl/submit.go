@@ -147,6 +147,5 @@ func (e *Executor) validate(t *Task) error {
 	default:
 		return nil
 	}
-	return fmt.Errorf("%w for record %s/%d@%d (key %q): %s",
-		errInvalidTask, t.Topic, t.Partition, t.Offset, t.Key, problem)
+	return fmt.Errorf("%w for record %s: %s", errInvalidTask, t.Coordinates, problem)
 }

@@ -2,20 +2,6 @@ package asyncdsl
 
 import "context"
 
-// Record identifies the consumed record a Task works on.
-type Record struct {
-	Topic     string
-	Partition int32
-	Offset    int64
-	Key       string
-
-	// Tag is an opaque value of the submitter, handed back unchanged to
-	// every hook that receives the record (package tracing keeps the
-	// record's span there). The executor never reads it. It is not part of
-	// the record's identity; nil unless the submitter sets it.
-	Tag any
-}
-
 // Apply makes the effects of a successful attempt visible and starts their
 // durable writes. The executor calls it on the worker, exactly once per task,
 // after the attempt succeeded and before the next task of the same lane

@@ -1,6 +1,10 @@
 package asyncdsl
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/riffle-streams/riffle"
+)
 
 // The watermark of an assignment is the list of its unreleased tasks in
 // submission order (assignment.wmHead, linked by task.wmNext). A task is
@@ -123,7 +127,7 @@ func (a *assignment) settleLocked(t *task) {
 	switch {
 	case a.failedBefore(t.seq):
 		t.status = Failed
-		t.err = &partitionFailedError{rec: t.Record}
+		t.err = &partitionFailedError{rec: t.Coordinates}
 	case t.status == Abandoned:
 		a.sawAbandon = true
 		t.err = nil
@@ -135,12 +139,11 @@ func (a *assignment) settleLocked(t *task) {
 // partitionFailedError is the Err of tasks released Failed because an
 // earlier task of their assignment failed. It wraps ErrPartitionFailed.
 type partitionFailedError struct {
-	rec Record
+	rec riffle.Coordinates
 }
 
 func (e *partitionFailedError) Error() string {
-	return fmt.Sprintf("asyncdsl: record %s/%d@%d (key %q) not processed: %v",
-		e.rec.Topic, e.rec.Partition, e.rec.Offset, e.rec.Key, ErrPartitionFailed)
+	return fmt.Sprintf("asyncdsl: record %s not processed: %v", e.rec, ErrPartitionFailed)
 }
 
 func (e *partitionFailedError) Unwrap() error { return ErrPartitionFailed }

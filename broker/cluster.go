@@ -58,8 +58,9 @@ type Cluster struct {
 }
 
 // Start starts an embedded cluster and returns once it accepts connections.
-// The options are checked before anything listens. Close releases the port
-// and the cluster's goroutines.
+// The options are checked before anything listens; every bad one is
+// reported in one *ConfigError (see ErrInvalidOption). Close releases the
+// port and the cluster's goroutines.
 func Start(opts ...Option) (*Cluster, error) {
 	cfg := config{partitions: kafka.DefaultPartitions}
 	for _, o := range opts {
@@ -67,26 +68,24 @@ func Start(opts ...Option) (*Cluster, error) {
 			o.apply(&cfg)
 		}
 	}
-	if cfg.err != nil {
-		return nil, cfg.err
-	}
+	problems := cfg.problems
 	if cfg.syncWrites && cfg.dataDir == "" {
-		return nil, invalid("sync writes without a data directory")
+		problems = append(problems, "sync writes without a data directory")
 	}
 	if cfg.port < 0 || cfg.port > math.MaxUint16 {
-		return nil, invalid("port must be in [0, %d], got %d", math.MaxUint16, cfg.port)
+		problems = append(problems, fmt.Sprintf("port must be in [0, %d], got %d", math.MaxUint16, cfg.port))
 	}
 	// The client settings are built, and so validated (the partition count
 	// among them), before the cluster listens; until it does, their broker
 	// is the address it will listen on, with port 0 when the system picks
 	// it.
-	settings, err := kafka.Remote([]string{net.JoinHostPort(listenHost, strconv.Itoa(cfg.port))}, cfg.client...)
-	if err != nil {
-		return nil, fmt.Errorf("%w: client settings: %w", ErrInvalidOption, err)
+	settings, clientErr := kafka.Remote([]string{net.JoinHostPort(listenHost, strconv.Itoa(cfg.port))}, cfg.client...)
+	if clientErr == nil && !kfakeMaxVersion.IsAtLeast(settings.Sarama.Version) {
+		problems = append(problems, fmt.Sprintf("sarama version %s is newer than %s, the newest the embedded cluster's consumer groups work with",
+			settings.Sarama.Version, kfakeMaxVersion))
 	}
-	if !kfakeMaxVersion.IsAtLeast(settings.Sarama.Version) {
-		return nil, invalid("sarama version %s is newer than %s, the newest the embedded cluster's consumer groups work with",
-			settings.Sarama.Version, kfakeMaxVersion)
+	if err := invalid(problems, clientErr); err != nil {
+		return nil, err
 	}
 
 	kopts := []kfake.Opt{

@@ -46,6 +46,28 @@ func TestInvalidOptions(t *testing.T) {
 	}
 }
 
+// Start reports every bad option at once, the client settings' included, in
+// one broker *ConfigError that wraps kafka's.
+func TestInvalidOptionsAllAtOnce(t *testing.T) {
+	_, err := Start(WithDataDir(""), WithPort(-1), WithPartitions(0))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Package != "broker" {
+		t.Fatalf("Start = %v (%T), want a broker *ConfigError", err, err)
+	}
+	if !errors.Is(err, ErrInvalidOption) || !errors.Is(err, kafka.ErrInvalidSettings) {
+		t.Fatalf("Start = %v, want ErrInvalidOption and kafka.ErrInvalidSettings", err)
+	}
+	want := "broker: invalid option: empty data directory; port must be in [0, 65535], got -1; " +
+		"client settings: partitions must be in [1, 2147483647], got 0"
+	if err.Error() != want {
+		t.Errorf("Start:\n got %s\nwant %s", err, want)
+	}
+	var inner *kafka.ConfigError
+	if !errors.As(ce.Err, &inner) || inner.Package != "kafka" {
+		t.Errorf("the cause of %v is not kafka's ConfigError", err)
+	}
+}
+
 // The embedded cluster refuses the protocol versions its consumer groups
 // do not work with; kafka.DefaultSaramaConfig must not ask for one.
 func TestDefaultSaramaConfigWorksWithKfake(t *testing.T) {

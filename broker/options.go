@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"cmp"
 	"crypto/tls"
 	"log/slog"
 
@@ -30,7 +29,7 @@ type config struct {
 	sasl      *saslUser
 	serverTLS *tls.Config
 
-	err error // the first option that could not be applied
+	problems []string // of the options that could not be applied, in order
 }
 
 type option func(*config)
@@ -89,6 +88,3 @@ func WithSeedTopics(topics ...string) Option {
 func WithLogger(l *slog.Logger) Option {
 	return option(func(c *config) { c.logger = l })
 }
-
-// firstErr records err in c unless an earlier option failed.
-func (c *config) firstErr(err error) { c.err = cmp.Or(c.err, err) }

@@ -43,11 +43,12 @@ const restartJoinGrace = 6 * time.Second
 // with kill -9 loses nothing the kernel got, a machine that loses power may
 // lose the last records. WithSyncWrites syncs each batch.
 func WithDataDir(dir string) Option {
-	var err error
-	if dir == "" {
-		err = invalid("empty data directory")
-	}
-	return option(func(c *config) { c.dataDir = dir; c.firstErr(err) })
+	return option(func(c *config) {
+		if dir == "" {
+			c.problems = append(c.problems, "empty data directory")
+		}
+		c.dataDir = dir
+	})
 }
 
 // WithSyncWrites makes Start's cluster, with WithDataDir, fsync every batch

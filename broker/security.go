@@ -3,6 +3,7 @@ package broker
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 
 	"github.com/IBM/sarama"
 	"github.com/riffle-streams/riffle/kafka"
@@ -37,24 +38,25 @@ func WithSASL(mechanism sarama.SASLMechanism, user, password string) Option {
 // server when it is made.
 func WithClusterTLS(server *tls.Config) Option {
 	var (
-		cp     *tls.Config
-		client kafka.Option
-		err    error
+		cp      *tls.Config
+		client  kafka.Option
+		problem string
 	)
 	if server == nil || len(server.Certificates) == 0 {
-		err = invalid("cluster TLS config without a certificate")
+		problem = "cluster TLS config without a certificate"
+	} else if roots, err := trustOf(server); err != nil {
+		problem = err.Error()
 	} else {
 		cp = server.Clone()
-		var roots *x509.CertPool
-		roots, err = trustOf(server)
 		client = kafka.WithTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 	}
 	return option(func(c *config) {
-		c.firstErr(err)
-		if err == nil {
-			c.serverTLS = cp
-			c.client = append(c.client, client)
+		if problem != "" {
+			c.problems = append(c.problems, problem)
+			return
 		}
+		c.serverTLS = cp
+		c.client = append(c.client, client)
 	})
 }
 
@@ -64,7 +66,7 @@ func trustOf(server *tls.Config) (*x509.CertPool, error) {
 	for _, der := range server.Certificates[0].Certificate {
 		cert, err := x509.ParseCertificate(der)
 		if err != nil {
-			return nil, invalid("cluster TLS certificate: %w", err)
+			return nil, fmt.Errorf("cluster TLS certificate: %w", err)
 		}
 		pool.AddCert(cert)
 	}

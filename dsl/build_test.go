@@ -109,6 +109,24 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// An out-of-range BuilderOption is a dsl *ConfigError wrapping
+// ErrInvalidOption, among the other problems Build reports.
+func TestInvalidOptionIsConfigError(t *testing.T) {
+	b := dsl.NewBuilder("", dsl.WithErrorPolicy(asyncdsl.ErrorPolicy(9)))
+	dsl.From(b, "in", codec.String()).To("out", codec.String())
+	_, err := b.Build()
+	var ce *dsl.ConfigError
+	if !errors.As(err, &ce) || ce.Package != "dsl" || !errors.Is(ce, dsl.ErrInvalidOption) {
+		t.Fatalf("Build = %v, want a dsl *ConfigError wrapping ErrInvalidOption", err)
+	}
+	if want := "dsl: invalid option: unknown error policy " + asyncdsl.ErrorPolicy(9).String(); ce.Error() != want {
+		t.Errorf("ConfigError = %q, want %q", ce, want)
+	}
+	if !errors.Is(err, dsl.ErrEmptyName) {
+		t.Errorf("Build = %v, want the empty application name too", err)
+	}
+}
+
 func TestBuildTwice(t *testing.T) {
 	b := dsl.NewBuilder("app")
 	dsl.From(b, "in", codec.String()).To("out", codec.String())

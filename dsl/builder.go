@@ -52,7 +52,7 @@ func NewBuilder(app string, opts ...BuilderOption) *Builder {
 		}
 	}
 	if b.policy < asyncdsl.FailOnError || b.policy > asyncdsl.DeadLetterOnError {
-		b.errs = append(b.errs, fmt.Errorf("dsl: %w: unknown error policy %v", ErrInvalidOption, b.policy))
+		b.errs = append(b.errs, &ConfigError{Package: "dsl", Problems: []string{fmt.Sprintf("unknown error policy %v", b.policy)}, Err: ErrInvalidOption})
 	}
 	return b
 }

@@ -77,11 +77,11 @@ func (b *Builder) deadLetterTopicOf(name string) string {
 // line of a skipped record.
 func (g *group) syncFailure(log goka.Logger, ctx goka.Context, msg any, raw []byte, decodeErr, cause error) {
 	if decodeErr != nil {
-		cause = &gokaadapter.DecodeError{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key(), Err: decodeErr}
+		cause = &gokaadapter.DecodeError{Coordinates: gokaadapter.CoordinatesOf(ctx), Err: decodeErr}
 	}
 	switch g.policy {
 	case asyncdsl.SkipOnError:
-		log.Printf("dsl: group %s skips record %s/%d@%d (key %q): %v", g.name, ctx.Topic(), ctx.Partition(), ctx.Offset(), ctx.Key(), cause)
+		log.Printf("dsl: group %s skips record %s: %v", g.name, gokaadapter.CoordinatesOf(ctx), cause)
 	case asyncdsl.DeadLetterOnError:
 		if decodeErr == nil {
 			var err error

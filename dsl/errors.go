@@ -3,10 +3,13 @@ package dsl
 import (
 	"errors"
 	"fmt"
+
+	"github.com/riffle-streams/riffle"
 )
 
-// Sentinels wrapped by the *BuildError values that Build returns. Test for
-// them with errors.Is.
+// Sentinels wrapped by the errors that Build returns: by its *BuildError
+// values, and ErrInvalidOption by its *ConfigError. Test for them with
+// errors.Is.
 var (
 	// ErrNilFunc: an operator was given a nil function.
 	ErrNilFunc = errors.New("dsl: nil function")
@@ -23,7 +26,8 @@ var (
 	ErrForeignStream = errors.New("dsl: stream of another topology")
 	// ErrEmptyTopology: the topology has no source.
 	ErrEmptyTopology = errors.New("dsl: empty topology")
-	// ErrInvalidOption: a BuilderOption with a value out of range.
+	// ErrInvalidOption: a BuilderOption with a value out of range; the Err
+	// of a *ConfigError.
 	ErrInvalidOption = errors.New("dsl: invalid option")
 	// ErrBuilt: the topology was changed after Build.
 	ErrBuilt = errors.New("dsl: topology already built")
@@ -32,6 +36,12 @@ var (
 // ErrNoStore is returned by Store.Get, Set and Delete from a step that was
 // not declared with WithStore for that store.
 var ErrNoStore = errors.New("dsl: store not declared on this step")
+
+// ConfigError is riffle.ConfigError, the one type of every riffle
+// package's configuration errors: errors.As with it matches theirs too.
+// Package is "dsl" in the ones this package reports, and Err is
+// ErrInvalidOption.
+type ConfigError = riffle.ConfigError
 
 // BuildError says what is wrong with one step of a topology and where.
 type BuildError struct {

@@ -5,7 +5,9 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
+	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 )
 
 // runCtx is what a step sees of the record being processed: goka's context of
@@ -14,12 +16,11 @@ type runCtx struct {
 	g goka.Context
 }
 
-// Record is the metadata of the record that a group consumed.
+// Record is the metadata of the record that a group consumed. Its Key is
+// the consumed record's key: a step may see another key after SelectKey or
+// Map (StepContext.Key).
 type Record struct {
-	Key       string // the consumed record's key (a step may see another key after SelectKey or Map)
-	Topic     string
-	Partition int32
-	Offset    int64
+	riffle.Coordinates
 	Timestamp time.Time
 	Headers   map[string][]byte
 }
@@ -44,7 +45,7 @@ func (c *StepContext) Context() context.Context { return c.rc.g.Context() }
 // Record returns the metadata of the record the group consumed.
 func (c *StepContext) Record() Record {
 	g := c.rc.g
-	r := Record{Key: g.Key(), Topic: string(g.Topic()), Partition: g.Partition(), Offset: g.Offset(), Timestamp: g.Timestamp()}
+	r := Record{Coordinates: gokaadapter.CoordinatesOf(g), Timestamp: g.Timestamp()}
 	if h := g.Headers(); len(h) > 0 {
 		r.Headers = make(map[string][]byte, len(h))
 		for k, v := range h {

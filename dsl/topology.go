@@ -23,8 +23,10 @@ type Topology struct {
 }
 
 // Build checks the topology and compiles it into goka groups. It returns
-// every problem found, each a *BuildError naming the step (its index in the
-// order steps were added, and its operator), joined with errors.Join.
+// every problem found, joined with errors.Join: each a *BuildError naming
+// the step (its index in the order steps were added, and its operator), and
+// before them those of NewBuilder's application name and options (a value
+// out of range is a *ConfigError).
 // After Build the builder accepts no more steps.
 func (b *Builder) Build() (*Topology, error) {
 	if b.built {

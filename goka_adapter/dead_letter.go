@@ -95,9 +95,9 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *trac
 		headers[HeaderValueSize] = []byte(strconv.Itoa(size))
 	}
 	headers[HeaderError] = []byte(errorHeader(cause))
-	headers[HeaderTopic] = []byte(rec.topic)
-	headers[HeaderPartition] = []byte(strconv.Itoa(int(rec.partition)))
-	headers[HeaderOffset] = []byte(strconv.FormatInt(rec.offset, 10))
+	headers[HeaderTopic] = []byte(rec.Topic)
+	headers[HeaderPartition] = []byte(strconv.Itoa(int(rec.Partition)))
+	headers[HeaderOffset] = []byte(strconv.FormatInt(rec.Offset, 10))
 	headers[HeaderGroup] = []byte(rec.group)
 	headers[HeaderTimestamp] = []byte(rec.timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	if attempts {
@@ -105,8 +105,8 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *trac
 	}
 	e := new(effects)
 	e.ops = e.inline[:0]
-	e.add(effect{kind: effectEmit, topic: string(a.cfg.deadLetterTopic), key: rec.key, value: value, headers: headers})
-	return e.apply(a, rec.partition, trace, assignment), nil
+	e.add(effect{kind: effectEmit, topic: string(a.cfg.deadLetterTopic), key: rec.Key, value: value, headers: headers})
+	return e.apply(a, rec.Partition, trace, assignment), nil
 }
 
 // originalValue re-encodes the consumed value with its topic's codec; a
@@ -118,14 +118,14 @@ func originalValue(graph *goka.GroupGraph, rec recordMeta, msg any) ([]byte, err
 	if msg == nil {
 		return nil, nil
 	}
-	codec := edgeCodec(graph.InputStreams(), string(rec.topic))
+	codec := edgeCodec(graph.InputStreams(), rec.Topic)
 	if codec == nil {
-		if loop := graph.LoopStream(); loop != nil && loop.Topic() == string(rec.topic) {
+		if loop := graph.LoopStream(); loop != nil && loop.Topic() == rec.Topic {
 			codec = loop.Codec()
 		}
 	}
 	if codec == nil {
-		return nil, errors.New("gokaadapter: no codec to re-encode record of topic " + string(rec.topic))
+		return nil, errors.New("gokaadapter: no codec to re-encode record of topic " + rec.Topic)
 	}
 	return codec.Encode(msg)
 }

@@ -47,14 +47,14 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 		r.released = make(chan struct{})
 	}
 	r.generation = a.gate.generation.Load()
-	gp := a.gate.lookup(string(r.rec.topic), r.rec.partition)
+	gp := a.gate.lookup(r.rec.Topic, r.rec.Partition)
 	if gp == nil {
-		gp = a.gate.add(r.rec.partition, a.newGatedPartition(graph, string(r.rec.topic)))
+		gp = a.gate.add(r.rec.Partition, a.newGatedPartition(graph, r.rec.Topic))
 	}
 	if gp.marked {
 		// Before the record is submitted, and before goka delivers (and
 		// may mark) the next record of the partition: see commitGate.
-		gp.hold(r.rec.offset)
+		gp.hold(r.rec.Offset)
 		r.expectedPartition, r.mispartitioned = a.checkPartition(gp, &r.rec)
 	}
 
@@ -68,12 +68,13 @@ func (a *Adapter) dispatch(gctx goka.Context, msg any, cb goka.ProcessCallback) 
 	}
 	if r.trace != nil {
 		// The executor's hooks find the record's trace here; the hook
-		// ends it when the record is released.
-		task.Record.Tag = r.trace
+		// ends it when the record is released. Set only when tracing is
+		// on: a nil *tracing.Record would make a non-nil RecordTrace.
+		task.Record.Trace = r.trace
 	}
 	// Wait while the producer is the bottleneck (emitter.go), then hand
 	// the record over.
-	err := a.emitter.queue(r.rec.partition).waitRoom(assignment)
+	err := a.emitter.queue(r.rec.Partition).waitRoom(assignment)
 	if err == nil {
 		err = a.executor.Submit(assignment, task)
 	}
@@ -126,7 +127,7 @@ type asyncRecord struct {
 	first attemptState
 }
 
-func (r *asyncRecord) lane() laneKey { return laneKey{r.rec.partition, r.rec.key} }
+func (r *asyncRecord) lane() laneKey { return laneKey{r.rec.Partition, r.rec.Key} }
 
 // Release is the task's Release: it turns the outcome into goka's commit.
 func (r *asyncRecord) Release(o asyncdsl.Outcome) {
@@ -140,7 +141,7 @@ func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 		}
 		r.commit(nil)
 	case o.Status == asyncdsl.Abandoned:
-		r.a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset, r.generation)
+		r.a.gate.abandon(r.rec.Topic, r.rec.Partition, r.rec.Offset, r.generation)
 		r.commit(nil)
 	default:
 		r.a.releaseFailed(r, o) // failure.go: goka gets the partition's first error only
@@ -155,12 +156,12 @@ func (r *asyncRecord) Release(o asyncdsl.Outcome) {
 func (r *asyncRecord) Attempt(ctx context.Context, n int) (asyncdsl.Apply, error) {
 	if u, ok := r.msg.(undecodable); ok {
 		return nil, asyncdsl.Permanent(&DecodeError{
-			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Err: u.err,
+			Coordinates: r.rec.Coordinates, Err: u.err,
 		})
 	}
 	if r.mispartitioned {
 		return nil, asyncdsl.Permanent(&MispartitionedError{
-			Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Key: r.rec.key, Expected: r.expectedPartition,
+			Coordinates: r.rec.Coordinates, Expected: r.expectedPartition,
 		})
 	}
 	st := &r.first
@@ -172,7 +173,7 @@ func (r *asyncRecord) Attempt(ctx context.Context, n int) (asyncdsl.Apply, error
 	if err := p.runCallback(r.cb, r.msg); err != nil {
 		return nil, err
 	}
-	return r.trace.WriteBack(p.effects.apply(r.a, r.rec.partition, r.trace, r.assignment), len(p.effects.ops)), nil
+	return r.trace.WriteBack(p.effects.apply(r.a, r.rec.Partition, r.trace, r.assignment), len(p.effects.ops)), nil
 }
 
 // DeadLetter is the task's DeadLetter.

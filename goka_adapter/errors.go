@@ -55,15 +55,12 @@ type ConfigError = riffle.ConfigError
 // DecodeError is the error of an input record whose value the topic's codec
 // could not decode. It names the record's coordinates.
 type DecodeError struct {
-	Topic     string
-	Partition int32
-	Offset    int64
-	Key       string
-	Err       error
+	riffle.Coordinates
+	Err error
 }
 
 func (e *DecodeError) Error() string {
-	return fmt.Sprintf("gokaadapter: cannot decode record %s/%d@%d (key %q): %v", e.Topic, e.Partition, e.Offset, e.Key, e.Err)
+	return fmt.Sprintf("gokaadapter: cannot decode record %s: %v", e.Coordinates, e.Err)
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
@@ -74,16 +71,13 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // not partition as goka does, and the key's state is in partition Expected.
 // It is permanent: the error policy decides at once.
 type MispartitionedError struct {
-	Topic     string
-	Partition int32
-	Offset    int64
-	Key       string
-	Expected  int32
+	riffle.Coordinates
+	Expected int32
 }
 
 func (e *MispartitionedError) Error() string {
-	return fmt.Sprintf("gokaadapter: record %s/%d@%d (key %q) is in the wrong partition: the processor's hasher puts its key in partition %d",
-		e.Topic, e.Partition, e.Offset, e.Key, e.Expected)
+	return fmt.Sprintf("gokaadapter: record %s is in the wrong partition: the processor's hasher puts its key in partition %d",
+		e.Coordinates, e.Expected)
 }
 
 // FailError is the error of a callback that called ctx.Fail.

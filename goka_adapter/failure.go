@@ -52,12 +52,12 @@ func (a *Adapter) releaseFailed(r *asyncRecord, o asyncdsl.Outcome) {
 	// the later ones are abandoned: either way the gate learns that nothing
 	// at or past the record may be marked in this generation (goka's own
 	// marks, such as a tombstone's, included).
-	a.gate.abandon(string(r.rec.topic), r.rec.partition, r.rec.offset, r.generation)
+	a.gate.abandon(r.rec.Topic, r.rec.Partition, r.rec.Offset, r.generation)
 	s := a.stops
 	s.mu.Lock()
 	stop := s.mu.byAssignment[r.assignment]
 	if stop == nil {
-		stop = &PartitionStopError{Topic: string(r.rec.topic), Partition: r.rec.partition, Offset: r.rec.offset, Err: o.Err}
+		stop = &PartitionStopError{Topic: r.rec.Topic, Partition: r.rec.Partition, Offset: r.rec.Offset, Err: o.Err}
 		s.mu.byAssignment[r.assignment] = stop
 		s.mu.Unlock()
 		r.commit(stop)

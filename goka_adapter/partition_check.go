@@ -61,12 +61,12 @@ func (c *partitionCheck) expected(key string) (int32, bool) {
 // record then goes to the error policy); it counts and logs every
 // mis-partitioned record.
 func (a *Adapter) checkPartition(gp *gatedPartition, r *recordMeta) (int32, bool) {
-	want, ok := gp.check.expected(r.key)
-	if !ok || want == r.partition {
+	want, ok := gp.check.expected(r.Key)
+	if !ok || want == r.Partition {
 		return 0, false
 	}
 	gp.check.count.Add(1)
-	a.cfg.tracing.CountMispartitioned(string(r.group), string(r.topic), r.partition)
+	a.cfg.tracing.CountMispartitioned(string(r.group), r.Topic, r.Partition)
 	if !gp.check.logged {
 		gp.check.logged = true
 		what := "processed; its key's state is in the expected partition"
@@ -75,10 +75,10 @@ func (a *Adapter) checkPartition(gp *gatedPartition, r *recordMeta) (int32, bool
 		}
 		a.cfg.logger.LogAttrs(context.Background(), slog.LevelWarn,
 			"gokaadapter: input record in a partition its key does not hash to: its producer does not partition as goka does (see gokaadapter.WithHasher); later such records of the partition are only counted",
-			slog.String("topic", string(r.topic)),
-			slog.Int("partition", int(r.partition)),
-			slog.Int64("offset", r.offset),
-			slog.String("key", r.key),
+			slog.String("topic", r.Topic),
+			slog.Int("partition", int(r.Partition)),
+			slog.Int64("offset", r.Offset),
+			slog.String("key", r.Key),
 			slog.Int("expected_partition", int(want)),
 			slog.Int("partitions", int(gp.check.partitions)),
 			slog.String("record", what))

@@ -64,10 +64,10 @@ func (p *proxyContext) runCallback(cb goka.ProcessCallback, msg any) (err error)
 	return nil
 }
 
-func (p *proxyContext) Topic() goka.Stream       { return p.rec.topic }
-func (p *proxyContext) Key() string              { return p.rec.key }
-func (p *proxyContext) Partition() int32         { return p.rec.partition }
-func (p *proxyContext) Offset() int64            { return p.rec.offset }
+func (p *proxyContext) Topic() goka.Stream       { return goka.Stream(p.rec.Topic) }
+func (p *proxyContext) Key() string              { return p.rec.Key }
+func (p *proxyContext) Partition() int32         { return p.rec.Partition }
+func (p *proxyContext) Offset() int64            { return p.rec.Offset }
 func (p *proxyContext) Group() goka.Group        { return p.rec.group }
 func (p *proxyContext) Timestamp() time.Time     { return p.rec.timestamp }
 func (p *proxyContext) Headers() goka.Headers    { return p.rec.headers }
@@ -107,15 +107,15 @@ func (p *proxyContext) tableCodec() (string, goka.Codec) {
 
 func (p *proxyContext) Value() any {
 	topic, codec := p.tableCodec()
-	data, found := p.effects.pendingValue(p.rec.key)
+	data, found := p.effects.pendingValue(p.rec.Key)
 	if !found {
-		st, err := p.adapter.storages.get(topic, p.rec.partition)
+		st, err := p.adapter.storages.get(topic, p.rec.Partition)
 		if err != nil {
 			p.transientf("%w", err)
 		}
-		data, err = st.Get(p.rec.key)
+		data, err = st.Get(p.rec.Key)
 		if err != nil {
-			p.transientf("gokaadapter: reading key %q of %s/%d: %w", p.rec.key, topic, p.rec.partition, err)
+			p.transientf("gokaadapter: reading key %q of %s/%d: %w", p.rec.Key, topic, p.rec.Partition, err)
 		}
 	}
 	if data == nil {
@@ -123,7 +123,7 @@ func (p *proxyContext) Value() any {
 	}
 	v, err := codec.Decode(data)
 	if err != nil {
-		p.misusef("gokaadapter: decoding key %q of %s: %w", p.rec.key, topic, err)
+		p.misusef("gokaadapter: decoding key %q of %s: %w", p.rec.Key, topic, err)
 	}
 	return v
 }
@@ -138,13 +138,13 @@ func (p *proxyContext) SetValue(value any, options ...goka.ContextOption) {
 	if err != nil {
 		p.misusef("gokaadapter: encoding value for table %s: %w", topic, err)
 	}
-	p.effects.add(effect{kind: effectSet, topic: topic, key: p.rec.key, value: data})
+	p.effects.add(effect{kind: effectSet, topic: topic, key: p.rec.Key, value: data})
 }
 
 func (p *proxyContext) Delete(options ...goka.ContextOption) {
 	p.rejectOptions(options)
 	topic, _ := p.tableCodec()
-	p.effects.add(effect{kind: effectDelete, topic: topic, key: p.rec.key})
+	p.effects.add(effect{kind: effectDelete, topic: topic, key: p.rec.Key})
 }
 
 func (p *proxyContext) Emit(topic goka.Stream, key string, value any, options ...goka.ContextOption) {
@@ -194,7 +194,7 @@ func (p *proxyContext) Join(topic goka.Table) any {
 	if codec == nil {
 		p.misusef("gokaadapter: table %s not subscribed", topic)
 	}
-	return p.readTable(string(topic), p.rec.partition, p.rec.key, codec)
+	return p.readTable(string(topic), p.rec.Partition, p.rec.Key, codec)
 }
 
 func (p *proxyContext) Lookup(topic goka.Table, key string) any {

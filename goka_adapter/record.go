@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/tracing"
 )
@@ -11,13 +12,16 @@ import (
 // recordMeta is what a worker may know about the record: a copy taken on
 // goka's partition goroutine while goka's context was still valid.
 type recordMeta struct {
+	riffle.Coordinates
 	group     goka.Group
-	topic     goka.Stream
-	partition int32
-	offset    int64
-	key       string
 	timestamp time.Time
 	headers   goka.Headers
+}
+
+// CoordinatesOf returns the coordinates of the record that ctx, goka's
+// context of a callback, was called with; read them during the callback.
+func CoordinatesOf(ctx goka.Context) riffle.Coordinates {
+	return riffle.Coordinates{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key()}
 }
 
 // The headers map needs no copy: goka builds it for this one message
@@ -25,23 +29,19 @@ type recordMeta struct {
 // returned, and the worker only reads it.
 func snapshotRecord(ctx goka.Context) recordMeta {
 	return recordMeta{
-		group:     ctx.Group(),
-		topic:     ctx.Topic(),
-		partition: ctx.Partition(),
-		offset:    ctx.Offset(),
-		key:       ctx.Key(),
-		timestamp: ctx.Timestamp(),
-		headers:   ctx.Headers(),
+		Coordinates: CoordinatesOf(ctx),
+		group:       ctx.Group(),
+		timestamp:   ctx.Timestamp(),
+		headers:     ctx.Headers(),
 	}
 }
 
 func (r recordMeta) executorRecord() asyncdsl.Record {
-	return asyncdsl.Record{Topic: string(r.topic), Partition: r.partition, Offset: r.offset, Key: r.key}
+	return asyncdsl.Record{Coordinates: r.Coordinates}
 }
 
 func (r recordMeta) tracingMessage() tracing.Message {
-	return tracing.Message{Group: string(r.group), Topic: string(r.topic), Partition: r.partition,
-		Offset: r.offset, Key: r.key, Headers: r.headers}
+	return tracing.Message{Group: string(r.group), Coordinates: r.Coordinates, Headers: r.headers}
 }
 
 // topicPartition names one partition of one topic.

@@ -104,7 +104,7 @@ func (l *recordLog) released(rec recordMeta, o asyncdsl.Outcome) {
 		errText = capped(o.Err.Error(), maxErrorHeader)
 	}
 	now := time.Now()
-	k := recordLogKey{topicPartition{string(rec.topic), rec.partition}, ev}
+	k := recordLogKey{topicPartition{rec.Topic, rec.Partition}, ev}
 	l.mu.Lock()
 	st := l.mu.states[k]
 	first := st == nil
@@ -113,7 +113,7 @@ func (l *recordLog) released(rec recordMeta, o asyncdsl.Outcome) {
 		l.mu.states[k] = st
 	} else {
 		st.suppressed++
-		st.lastOffset, st.lastErr = rec.offset, errText
+		st.lastOffset, st.lastErr = rec.Offset, errText
 	}
 	var summary recordLogState
 	due := !first && now.Sub(st.logged) >= recordLogInterval
@@ -127,9 +127,9 @@ func (l *recordLog) released(rec recordMeta, o asyncdsl.Outcome) {
 	case first:
 		l.logger.LogAttrs(context.Background(), ev.level(), ev.String(),
 			slog.String("group", string(rec.group)),
-			slog.String("topic", string(rec.topic)),
-			slog.Int("partition", int(rec.partition)),
-			slog.Int64("offset", rec.offset),
+			slog.String("topic", rec.Topic),
+			slog.Int("partition", int(rec.Partition)),
+			slog.Int64("offset", rec.Offset),
 			slog.String("error", errText),
 			slog.String("note", "further records of the partition are summed up at most once a minute"))
 	case due:

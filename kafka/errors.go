@@ -3,13 +3,29 @@ package kafka
 import (
 	"errors"
 	"fmt"
+
+	"github.com/riffle-streams/riffle"
 )
 
-// ErrInvalidSettings is wrapped by every error that reports a bad option or a
-// bad Settings field: Remote, Settings.Validate and EnsureTopics return it
-// before any connection is opened, and so does broker.Start for the client
-// settings of its cluster.
+// ErrInvalidSettings is the Err of every *ConfigError that reports bad
+// options or bad Settings fields: Remote, Settings.Validate and EnsureTopics
+// return one before any connection is opened, and broker.Start wraps one for
+// the client settings of its cluster. errors.Is finds it.
 var ErrInvalidSettings = errors.New("kafka: invalid settings")
+
+// ConfigError is riffle.ConfigError, the one type of every riffle
+// package's configuration errors: errors.As with it matches theirs too.
+// Package is "kafka" in the ones this package reports, Problems has every
+// bad option and field, and Err is ErrInvalidSettings.
+type ConfigError = riffle.ConfigError
+
+// invalid returns the *ConfigError of problems, or nil if there are none.
+func invalid(problems []string) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	return &ConfigError{Package: "kafka", Problems: problems, Err: ErrInvalidSettings}
+}
 
 // TopicMismatchError reports a topic that EnsureTopics found already created
 // with a partition count other than the one asked for. goka needs every input
@@ -23,11 +39,6 @@ type TopicMismatchError struct {
 
 func (e *TopicMismatchError) Error() string {
 	return fmt.Sprintf("kafka: topic %q has %d partitions, want %d", e.Topic, e.Existing, e.Partitions)
-}
-
-// invalid wraps ErrInvalidSettings with a reason.
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidSettings}, args...)...)
 }
 
 // ErrAuthenticationFailed is wrapped by the errors of riffle's clients when

@@ -1,8 +1,6 @@
 package kafka
 
 import (
-	"cmp"
-
 	"github.com/IBM/sarama"
 )
 
@@ -18,7 +16,7 @@ type Option interface{ apply(*config) }
 type config struct {
 	settings Settings
 	security security
-	err      error // the first option that could not be applied
+	problems []string // of the options that could not be applied, in order
 }
 
 type option func(*config)
@@ -40,11 +38,12 @@ func WithPartitions(n int) Option {
 // DefaultSaramaConfig to keep the choices documented there.
 func WithSaramaConfig(cfg *sarama.Config) Option {
 	cp := copyConfig(cfg)
-	var err error
-	if cfg == nil {
-		err = invalid("nil sarama config")
-	}
-	return option(func(c *config) { c.settings.Sarama, c.err = cp, cmp.Or(c.err, err) })
+	return option(func(c *config) {
+		if cfg == nil {
+			c.problems = append(c.problems, "nil sarama config")
+		}
+		c.settings.Sarama = cp
+	})
 }
 
 // WithReplicationFactor sets the replication factor of the topics that goka's

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"cmp"
 	"crypto/tls"
 	"fmt"
 	"strings"
@@ -34,16 +33,24 @@ type saslCredentials struct {
 // It overrides Net.SASL of a WithSaramaConfig config; the credentials never
 // appear in the String of the Settings or in riffle's errors.
 func WithSASL(mechanism sarama.SASLMechanism, user, password string) Option {
-	var err error
+	var problem string
 	switch {
 	case mechanism != sarama.SASLTypePlaintext && mechanism != sarama.SASLTypeSCRAMSHA256 && mechanism != sarama.SASLTypeSCRAMSHA512:
-		err = invalid("SASL mechanism %q is not one of %s, %s, %s", mechanism,
+		problem = fmt.Sprintf("SASL mechanism %q is not one of %s, %s, %s", mechanism,
 			sarama.SASLTypePlaintext, sarama.SASLTypeSCRAMSHA256, sarama.SASLTypeSCRAMSHA512)
 	case user == "" || password == "":
-		err = invalid("SASL %s needs a user and a password", mechanism)
+		problem = fmt.Sprintf("SASL %s needs a user and a password", mechanism)
 	}
 	c := &saslCredentials{mechanism: mechanism, user: user, password: password}
-	return option(func(r *config) { r.security.sasl, r.err = c, cmp.Or(r.err, err) })
+	return option(func(r *config) {
+		if problem != "" {
+			// Rejected credentials are not applied, so that sarama's
+			// validation does not report them a second time.
+			r.problems = append(r.problems, problem)
+			return
+		}
+		r.security.sasl = c
+	})
 }
 
 // WithTLS makes the clients dial with TLS, verifying the brokers with cfg

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -44,7 +45,9 @@ type Settings struct {
 // Remote returns the Settings of a real Kafka-protocol cluster (Apache Kafka,
 // Redpanda, ...) reached at brokers. The defaults are DefaultSaramaConfig,
 // DefaultPartitions and a replication factor of 1; see the options. The
-// settings are validated before Remote returns; no connection is opened.
+// settings are validated before Remote returns, and every bad option and
+// field is reported in one *ConfigError (see Validate); no connection is
+// opened.
 func Remote(brokers []string, opts ...Option) (Settings, error) {
 	r := config{settings: Settings{
 		Brokers:           slices.Clone(brokers),
@@ -56,41 +59,40 @@ func Remote(brokers []string, opts ...Option) (Settings, error) {
 			o.apply(&r)
 		}
 	}
-	if r.err != nil {
-		return Settings{}, r.err
-	}
 	if r.settings.Sarama == nil {
 		r.settings.Sarama = DefaultSaramaConfig()
 	}
 	r.settings.Sarama = r.security.applyTo(r.settings.Sarama)
-	if err := r.settings.Validate(); err != nil {
+	if err := invalid(append(r.problems, r.settings.problems()...)); err != nil {
 		return Settings{}, err
 	}
 	return r.settings, nil
 }
 
-// Validate reports, wrapping ErrInvalidSettings, the first field that is not
-// usable: no brokers, a partition count or replication factor out of range, or
-// a sarama config that sarama itself rejects.
-func (s Settings) Validate() error {
+// Validate reports every field that is not usable (no brokers, a partition
+// count or replication factor out of range, a sarama config that sarama
+// itself rejects) in one *ConfigError, whose Err is ErrInvalidSettings.
+func (s Settings) Validate() error { return invalid(s.problems()) }
+
+// problems lists what Validate reports, one line per field.
+func (s Settings) problems() []string {
+	var p []string
 	if len(s.Brokers) == 0 {
-		return invalid("no broker addresses")
+		p = append(p, "no broker addresses")
 	}
-	for _, b := range s.Brokers {
-		if b == "" {
-			return invalid("empty broker address in %q", s.Brokers)
-		}
+	if slices.Contains(s.Brokers, "") {
+		p = append(p, fmt.Sprintf("empty broker address in %q", s.Brokers))
 	}
 	if s.Partitions < 1 || s.Partitions > math.MaxInt32 {
-		return invalid("partitions must be in [1, %d], got %d", math.MaxInt32, s.Partitions)
+		p = append(p, fmt.Sprintf("partitions must be in [1, %d], got %d", math.MaxInt32, s.Partitions))
 	}
 	if s.ReplicationFactor < 1 || s.ReplicationFactor > math.MaxInt16 {
-		return invalid("replication factor must be in [1, %d], got %d", math.MaxInt16, s.ReplicationFactor)
+		p = append(p, fmt.Sprintf("replication factor must be in [1, %d], got %d", math.MaxInt16, s.ReplicationFactor))
 	}
 	if err := s.SaramaConfig().Validate(); err != nil {
-		return invalid("sarama config: %w", err)
+		p = append(p, "sarama config: "+err.Error())
 	}
-	return nil
+	return p
 }
 
 // SaramaConfig returns a new copy of s.Sarama, or a new DefaultSaramaConfig if

@@ -35,6 +35,27 @@ func TestInvalidOptions(t *testing.T) {
 	}
 }
 
+// Remote reports every bad option and field at once, in one *ConfigError
+// whose Err is ErrInvalidSettings: the options in their order, then the
+// fields.
+func TestInvalidSettingsAllAtOnce(t *testing.T) {
+	_, err := Remote(nil, WithSaramaConfig(nil), WithPartitions(0), WithSASL(sarama.SASLTypeGSSAPI, "u", "secret"))
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Package != "kafka" || !errors.Is(err, ErrInvalidSettings) {
+		t.Fatalf("Remote = %v (%T), want a kafka *ConfigError wrapping ErrInvalidSettings", err, err)
+	}
+	want := `kafka: invalid settings: nil sarama config; SASL mechanism "GSSAPI" is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; ` +
+		`no broker addresses; partitions must be in [1, 2147483647], got 0`
+	if err.Error() != want {
+		t.Errorf("Remote:\n got %s\nwant %s", err, want)
+	}
+
+	err = Settings{Brokers: []string{""}}.EnsureTopics(context.Background(), "t", "")
+	if !errors.As(err, &ce) || len(ce.Problems) != 4 {
+		t.Fatalf("EnsureTopics = %v, want 4 problems: broker, partitions, replication factor, topic", err)
+	}
+}
+
 func TestRemote(t *testing.T) {
 	cfg := DefaultSaramaConfig()
 	cfg.ClientID = "mine"

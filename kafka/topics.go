@@ -22,17 +22,20 @@ const topicPollInterval = 20 * time.Millisecond
 // exists already is left as it is, so EnsureTopics can be called again with
 // the same topics; if its partition count is not s.Partitions, EnsureTopics
 // returns a *TopicMismatchError for it (goka needs co-partitioned inputs).
+// Invalid settings and empty topic names are reported together, as Validate
+// does, before any connection is opened.
 //
 // It opens a client of its own for the call, with s's TLS and SASL
 // settings; credentials the cluster refuses give an error wrapping
 // ErrAuthenticationFailed. ctx bounds the whole call; on a
 // real cluster a new topic takes a moment to reach every broker's metadata.
 func (s Settings) EnsureTopics(ctx context.Context, topics ...string) error {
-	if err := s.Validate(); err != nil {
-		return err
-	}
+	problems := s.problems()
 	if slices.Contains(topics, "") {
-		return invalid("empty topic name")
+		problems = append(problems, "empty topic name")
+	}
+	if err := invalid(problems); err != nil {
+		return err
 	}
 	topics = slices.Compact(slices.Sorted(slices.Values(topics)))
 	if len(topics) == 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/codec"
 	"github.com/riffle-streams/riffle/stores"
@@ -79,7 +80,7 @@ func TestOrderOnExecutor(t *testing.T) {
 						off := offsets[p]
 						offsets[p]++
 						err := e.Submit(ctx, asyncdsl.Task{
-							Record: asyncdsl.Record{Topic: "events", Partition: p, Offset: off, Key: key(k)},
+							Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "events", Partition: p, Offset: off, Key: key(k)}},
 							Ctx:    ctx,
 							Work: &asyncdsl.WorkFuncs{AttemptFunc: func(actx context.Context, _ int) (asyncdsl.Apply, error) {
 								v, _, err := kv.Get(actx, key(k))

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/tracing"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -72,10 +73,10 @@ func benchTraced(b *testing.B, tr *tracing.Tracing) {
 		}
 		wg.Go(func() {
 			for i := range n {
-				r := asyncdsl.Record{Topic: "t", Partition: int32(p), Offset: int64(i), Key: names[(i*7+p)%keys]}
-				rec := tr.StartRecord(tracing.Message{Group: "g", Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key})
+				r := asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "t", Partition: int32(p), Offset: int64(i), Key: names[(i*7+p)%keys]}}
+				rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: r.Coordinates})
 				if rec != nil {
-					r.Tag = rec
+					r.Trace = rec
 				}
 				err := e.Submit(ctx, asyncdsl.Task{Record: r, Ctx: ctx, Work: &asyncdsl.WorkFuncs{ReleaseFunc: release,
 					AttemptFunc: func(actx context.Context, n int) (asyncdsl.Apply, error) {

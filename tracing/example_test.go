@@ -14,6 +14,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/tester"
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/tracing"
@@ -218,7 +219,7 @@ func ExampleHandler() {
 	defer close(slowCall) // before Close: the call returns
 	submit := func(offset int64, key string, call func(ctx context.Context)) {
 		err := e.Submit(context.Background(), asyncdsl.Task{
-			Record: asyncdsl.Record{Topic: "orders", Partition: 3, Offset: offset, Key: key},
+			Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "orders", Partition: 3, Offset: offset, Key: key}},
 			Ctx:    context.Background(),
 			Work: &asyncdsl.WorkFuncs{
 				AttemptFunc: func(ctx context.Context, _ int) (asyncdsl.Apply, error) {

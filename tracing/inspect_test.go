@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/tracing"
@@ -31,8 +32,8 @@ func newExecutor(t *testing.T, tr *tracing.Tracing, opts ...asyncdsl.Option) *as
 // submit submits a traced task of record r.
 func submit(t *testing.T, e *asyncdsl.Executor, tr *tracing.Tracing, r asyncdsl.Record, attempt func(context.Context, int) (asyncdsl.Apply, error)) {
 	t.Helper()
-	rec := tr.StartRecord(tracing.Message{Group: "g", Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Key: r.Key})
-	r.Tag = rec
+	rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: r.Coordinates})
+	r.Trace = rec
 	err := e.Submit(context.Background(), asyncdsl.Task{
 		Record: r, Ctx: context.Background(),
 		Work: &asyncdsl.WorkFuncs{AttemptFunc: func(ctx context.Context, n int) (asyncdsl.Apply, error) {
@@ -56,7 +57,7 @@ func TestDeadLetterMetricsAndSpan(t *testing.T) {
 	tr := tel.tracing(t)
 	e := newExecutor(t, tr, asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError),
 		asyncdsl.WithRetry(asyncdsl.Retry{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
-	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 0, Offset: 5, Key: "k"}, func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
+	submit(t, e, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 0, Offset: 5, Key: "k"}}, func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
 		return nil, tracing.Call(ctx, "lookup", func(context.Context) error { return errUnavailable })
 	})
 	s := tel.waitEnded(t, "process in", 1)[0]
@@ -93,7 +94,7 @@ func TestInspectionOfAStuckPartition(t *testing.T) {
 
 	hold := make(chan struct{})
 	started := make(chan struct{})
-	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 1, Offset: 10, Key: "hot"}, func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
+	submit(t, e, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 1, Offset: 10, Key: "hot"}}, func(ctx context.Context, _ int) (asyncdsl.Apply, error) {
 		close(started)
 		select {
 		case <-hold:
@@ -102,8 +103,8 @@ func TestInspectionOfAStuckPartition(t *testing.T) {
 		return nil, nil
 	})
 	ok := func(context.Context, int) (asyncdsl.Apply, error) { return nil, nil }
-	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 1, Offset: 11, Key: "hot"}, ok)
-	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 1, Offset: 12, Key: "cold"}, ok)
+	submit(t, e, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 1, Offset: 11, Key: "hot"}}, ok)
+	submit(t, e, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 1, Offset: 12, Key: "cold"}}, ok)
 	select {
 	case <-started:
 	case <-time.After(10 * time.Second):
@@ -181,7 +182,7 @@ func TestStuckCallsReported(t *testing.T) {
 	var once sync.Once
 	unblock := func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(unblock) // before the executor's Close: no goroutine outlives the test
-	submit(t, e, tr, asyncdsl.Record{Topic: "in", Partition: 0, Offset: 1, Key: "k"}, func(context.Context, int) (asyncdsl.Apply, error) {
+	submit(t, e, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 0, Offset: 1, Key: "k"}}, func(context.Context, int) (asyncdsl.Apply, error) {
 		<-hold // ignores its context
 		return nil, nil
 	})

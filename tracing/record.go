@@ -2,9 +2,11 @@ package tracing
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -14,19 +16,16 @@ import (
 // Message describes a consumed record, as an integration (the goka adapter)
 // knows it when the record is dispatched.
 type Message struct {
-	Group     string
-	Topic     string
-	Partition int32
-	Offset    int64
-	Key       string
+	Group string
+	riffle.Coordinates
 	// Headers are read for the producer's trace context; not kept.
 	Headers map[string][]byte
 }
 
 // Record is the trace of one consumed record, from its dispatch to the
 // release of its offset. The integration that dispatches records starts it
-// with StartRecord and stores it in asyncdsl.Record.Tag, where the
-// executor's hooks (Hook) find it.
+// with StartRecord and stores it in asyncdsl.Record.Trace, where the
+// executor's hooks (Hook) find it: it is an asyncdsl.RecordTrace.
 //
 // Every method is safe on a nil *Record and then does nothing, so an
 // integration can call them whether tracing is on or off.
@@ -47,6 +46,9 @@ type Record struct {
 	span  trace.Span
 	write trace.Span // the write-back or dead-letter span, once its Apply started
 }
+
+// *Record is the trace the executor's hooks find on asyncdsl.Record.
+var _ asyncdsl.RecordTrace = (*Record)(nil)
 
 // StartRecord starts the span of a consumed record: "process <topic>", kind
 // consumer, with the messaging attributes, as a child of (or linked to) the
@@ -210,6 +212,56 @@ func (r *Record) Send(topic string, headers map[string][]byte) (map[string][]byt
 		))
 	r.t.propagator.Inject(ctx, HeaderCarrier(out))
 	return out, func(err error) { endSpan(span, err) }
+}
+
+// Submitted draws the record's wait for capacity (backpressure), if there
+// was one, as a child span "wait for capacity" that ends now. The hook
+// calls it (asyncdsl.RecordTrace).
+func (r *Record) Submitted(waited time.Duration) {
+	if r == nil || waited <= 0 {
+		return
+	}
+	end := time.Now()
+	r.waitSpan("wait for capacity", end.Add(-waited), end)
+}
+
+// Started draws the wait for the key (behind earlier records of the same
+// key) and the wait for a worker (at the head of its key, for a free
+// worker), as two consecutive child spans that end now, when the worker
+// took the record. The hook calls it (asyncdsl.RecordTrace).
+func (r *Record) Started(waitedForKey, waitedForWorker time.Duration) {
+	if r == nil {
+		return
+	}
+	end := time.Now()
+	ready := end.Add(-waitedForWorker)
+	r.waitSpan("wait for key", ready.Add(-waitedForKey), ready)
+	r.waitSpan("wait for worker", ready, end)
+}
+
+// Attempted marks a failed attempt on the record's span, as an event
+// "attempt failed"; a cancelled one is not a failure. The hook calls it
+// (asyncdsl.RecordTrace).
+func (r *Record) Attempted(attempt int, _ time.Duration, err error) {
+	if r == nil || err == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	r.span.AddEvent("attempt failed", trace.WithAttributes(
+		KeyAttempt.Int(attempt),
+		keyErrorType.String(errorType(err)),
+		attributeErrorMessage(err),
+	))
+}
+
+// waitSpan records an interval under the record's span.
+// Not drawn for an unsampled record: its children would not be recorded
+// either.
+func (r *Record) waitSpan(name string, start, end time.Time) {
+	if !r.span.IsRecording() {
+		return
+	}
+	_, span := r.t.tracer.Start(r.ctx, name, trace.WithTimestamp(start))
+	span.End(trace.WithTimestamp(end))
 }
 
 // End ends the record's span when its offset was released with outcome o,

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/tracing"
 	"go.opentelemetry.io/otel/attribute"
@@ -37,7 +38,7 @@ func TestParentMode(t *testing.T) {
 			tel := newTelemetry(t)
 			tr := tel.tracing(t, tracing.WithParentMode(tt.mode), tracing.WithRecordKey())
 			headers, producer := producerHeaders(tel)
-			rec := tr.StartRecord(tracing.Message{Group: "g", Topic: "in", Partition: 3, Offset: 42, Key: "user-7", Headers: headers})
+			rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: riffle.Coordinates{Topic: "in", Partition: 3, Offset: 42, Key: "user-7"}, Headers: headers})
 			rec.End(asyncdsl.Outcome{Status: asyncdsl.Done, Attempts: 1}, 0)
 			s := tel.waitEnded(t, "process in", 1)[0]
 			if got := s.SpanContext().TraceID() == producer.TraceID(); got != tt.sameTrace {
@@ -68,7 +69,7 @@ func TestInvalidParentMode(t *testing.T) {
 // same way whether tracing is on or off.
 func TestNilIsOff(t *testing.T) {
 	var tr *tracing.Tracing
-	rec := tr.StartRecord(tracing.Message{Topic: "in"})
+	rec := tr.StartRecord(tracing.Message{Coordinates: riffle.Coordinates{Topic: "in"}})
 	if rec != nil {
 		t.Fatal("nil Tracing started a record")
 	}
@@ -103,7 +104,7 @@ func TestNilIsOff(t *testing.T) {
 func TestCallConventions(t *testing.T) {
 	tel := newTelemetry(t)
 	tr := tel.tracing(t)
-	rec := tr.StartRecord(tracing.Message{Group: "g", Topic: "in"})
+	rec := tr.StartRecord(tracing.Message{Group: "g", Coordinates: riffle.Coordinates{Topic: "in"}})
 	ctx := rec.AttemptContext(context.Background(), 2)
 	if n := tracing.Attempt(ctx); n != 2 {
 		t.Fatalf("Attempt %d, want 2", n)
@@ -135,7 +136,7 @@ func TestCallConventions(t *testing.T) {
 func TestSendCopiesHeaders(t *testing.T) {
 	tel := newTelemetry(t)
 	tr := tel.tracing(t)
-	rec := tr.StartRecord(tracing.Message{Topic: "in"})
+	rec := tr.StartRecord(tracing.Message{Coordinates: riffle.Coordinates{Topic: "in"}})
 	in := map[string][]byte{"app": []byte("1")}
 	out, done := rec.Send("out", in)
 	done(nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/riffle-streams/riffle"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/tracing"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,10 +20,10 @@ func TestSkippedAndReducedDeadLetterMetrics(t *testing.T) {
 	refused := asyncdsl.Refused(errors.New("MESSAGE_TOO_LARGE"))
 
 	skip := newExecutor(t, tr, asyncdsl.WithErrorPolicy(asyncdsl.SkipOnError))
-	submit(t, skip, tr, asyncdsl.Record{Topic: "in", Offset: 1, Key: "a"}, func(context.Context, int) (asyncdsl.Apply, error) {
+	submit(t, skip, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Offset: 1, Key: "a"}}, func(context.Context, int) (asyncdsl.Apply, error) {
 		return nil, errUnavailable
 	})
-	submit(t, skip, tr, asyncdsl.Record{Topic: "in", Offset: 2, Key: "b"}, func(context.Context, int) (asyncdsl.Apply, error) {
+	submit(t, skip, tr, asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Offset: 2, Key: "b"}}, func(context.Context, int) (asyncdsl.Apply, error) {
 		return func(done func(error)) { done(refused) }, nil
 	})
 
@@ -34,7 +35,7 @@ func TestSkippedAndReducedDeadLetterMetrics(t *testing.T) {
 	t.Cleanup(func() { _ = dl.Close() })
 	writes := 0
 	err = dl.Submit(context.Background(), asyncdsl.Task{
-		Record: asyncdsl.Record{Topic: "in", Partition: 1, Offset: 3, Key: "c"}, Ctx: context.Background(),
+		Record: asyncdsl.Record{Coordinates: riffle.Coordinates{Topic: "in", Partition: 1, Offset: 3, Key: "c"}}, Ctx: context.Background(),
 		Work: &asyncdsl.WorkFuncs{AttemptFunc: func(context.Context, int) (asyncdsl.Apply, error) { return nil, errUnavailable },
 			DeadLetterFunc: func(context.Context, error) (asyncdsl.Apply, error) {
 				writes++ // the executor calls DeadLetter one at a time

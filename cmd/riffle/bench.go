@@ -15,7 +15,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
-	"github.com/riffle-streams/riffle/internal/dedup"
+	"github.com/riffle-streams/riffle/examples/dedup/dedup"
 	"github.com/riffle-streams/riffle/internal/workload"
 	"github.com/riffle-streams/riffle/kafka"
 )
@@ -211,21 +211,15 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 	// number, so that sync and async see the same ids), verified after it.
 	var (
 		task *workload.Task
-		dd   *dedup.Workload
+		dd   *dedupRun
 		keys = b.cfg.keys
 		name = "bench"
 	)
 	if b.cfg.workload == workloadDedup {
-		var err error
-		dd, err = dedup.New(dedup.Config{
-			Records: records, DupRate: b.cfg.dupRate, NoDuplicates: b.cfg.dupRate == 0,
-			Window: b.cfg.window, Redis: b.cfg.redis, RedisPoolSize: b.cfg.inFlightCap(), Seed: uint64(i),
-		})
-		if err != nil {
-			return workload.Result{}, err
-		}
-		defer func() { _ = dd.Close() }()
-		task, keys, name = dd.Task(), dd.Events().Unique(), "bench-dedup"
+		dd = newDedupRun(records, b.cfg.dupRate, uint64(i),
+			dedup.WindowConfig{Window: b.cfg.window, Redis: b.cfg.redis, PoolSize: b.cfg.inFlightCap()})
+		defer func() { _ = dd.close() }()
+		task, keys, name = dd.task(), dd.events.Unique(), "bench-dedup"
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.cfg.runTimeout)
 	defer cancel()
@@ -259,10 +253,10 @@ func (b *bench) runOnce(ctx context.Context, m workload.Mode, l time.Duration, i
 		return res, profErr
 	}
 	if dd != nil {
-		if err := dd.Err(); err != nil {
+		if err := dd.err(); err != nil {
 			return res, fmt.Errorf("%s run %d at %s: %w", m, i, fmtMS(l), err)
 		}
-		v, _ := dd.Verdict()
+		v, _ := dd.verdict()
 		fmt.Fprintf(b.stderr, "%5s %-5s run %d/%d: verdict %s\n", fmtMS(l), m, i, b.cfg.runs, v)
 	}
 	fmt.Fprintf(b.stderr, "%5s %-5s run %d/%d: %7d records in %6.2f s = %8.0f records/s (ready %s, output %s, committed %s), callback %.2f ms, cpu %.3f s/1k, %.0f allocs/record, peak heap %s, max in flight %d, max pending %d, other processes %.2f cores\n",

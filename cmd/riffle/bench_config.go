@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/asyncdsl"
-	"github.com/riffle-streams/riffle/internal/clusterflags"
-	"github.com/riffle-streams/riffle/internal/dedup"
+	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/examples/dedup/dedup"
 )
 
 // benchConfig is the parsed command line of "riffle bench".

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/riffle-streams/riffle/broker"
-	"github.com/riffle-streams/riffle/internal/clusterflags"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/samber/lo"
 )
@@ -39,7 +38,7 @@ func runBrokerEnv(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	topics := fs.String("topics", "", "comma-separated topics to create before printing the address")
 	dataDir := fs.String("data-dir", "", "keep topics, records and committed offsets in this directory, and load them from it at start (default: in memory, lost on exit)")
 	syncWrites := fs.Bool("sync-writes", false, "with -data-dir, fsync every batch before acknowledging it")
-	security := clusterflags.AddServer(fs)
+	security := addServerFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: riffle broker [flags]")
 		fmt.Fprintln(stderr)
@@ -66,7 +65,7 @@ func runBrokerEnv(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintln(stderr, "riffle broker: -sync-writes needs -data-dir")
 		return errUsage
 	}
-	secured, err := security.ClusterOptions(getenv)
+	secured, err := security.clusterOptions(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "riffle broker: %v\n", err)
 		return errUsage

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riffle-streams/riffle/internal/clusterflags"
+	"github.com/riffle-streams/riffle/clusterflags"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"

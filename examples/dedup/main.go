@@ -25,6 +25,14 @@
 // back and checks that every unique id was emitted exactly once, so that the
 // duplicates dropped are the inputs minus the unique ids, and prints that
 // verdict; it exits with status 1 if a verdict fails.
+//
+// The files are what a program of your own can copy: processor.go builds
+// the group on plain goka and on riffle (the lines that differ), run.go
+// produces the input, runs the processor until every offset is committed
+// and checks the output, main.go reaches the cluster (the embedded one, or
+// a secured one through package clusterflags). The app's logic (its events,
+// its callback and the check of its output) is package examples/dedup/dedup,
+// which riffle bench -workload dedup measures too.
 package main
 
 import (
@@ -40,9 +48,8 @@ import (
 
 	"github.com/riffle-streams/riffle/asyncdsl"
 	"github.com/riffle-streams/riffle/broker"
-	"github.com/riffle-streams/riffle/internal/clusterflags"
-	"github.com/riffle-streams/riffle/internal/dedup"
-	"github.com/riffle-streams/riffle/internal/workload"
+	"github.com/riffle-streams/riffle/clusterflags"
+	"github.com/riffle-streams/riffle/examples/dedup/dedup"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -176,20 +183,20 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if !o.sync {
 		fmt.Fprintf(w, "riffle runs the same callback, unchanged, on %d workers: one event per id at a time, ids concurrently.\n", o.workers)
 	}
-	fmt.Fprintf(w, "A run counts until the last output record is read and the offsets are committed; then the output topic\n")
-	fmt.Fprintf(w, "is read back and checked: every unique id emitted exactly once.\n")
+	fmt.Fprintf(w, "A run counts until every event's offset is committed (goka commits a record once its output is written);\n")
+	fmt.Fprintf(w, "then the output topic is read back and checked: every unique id emitted exactly once.\n")
 
-	var modes []workload.Mode
+	var modes []mode
 	switch {
 	case o.compare:
-		modes = []workload.Mode{workload.Sync, workload.Async}
+		modes = []mode{plainGoka, riffle}
 	case o.sync:
-		modes = []workload.Mode{workload.Sync}
+		modes = []mode{plainGoka}
 	default:
-		modes = []workload.Mode{workload.Async}
+		modes = []mode{riffle}
 	}
 	type outcome struct {
-		res     workload.Result
+		res     result
 		verdict dedup.Verdict
 	}
 	var outcomes []outcome
@@ -200,7 +207,7 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 			return err
 		}
 		if !v.OK() {
-			failed = append(failed, title(m))
+			failed = append(failed, m.String())
 		}
 		outcomes = append(outcomes, outcome{res, v})
 	}
@@ -208,9 +215,9 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 	if o.compare {
 		syncRes, asyncRes := outcomes[0].res, outcomes[1].res
 		fmt.Fprintln(w)
-		fmt.Fprintf(w, "plain goka: %8s events/s\n", thousands(syncRes.RPS))
+		fmt.Fprintf(w, "plain goka: %8s events/s\n", thousands(syncRes.rps))
 		fmt.Fprintf(w, "riffle:     %8s events/s   %.0fx plain goka, same callback, same broker, same %s store latency\n",
-			thousands(asyncRes.RPS), asyncRes.RPS/syncRes.RPS, o.latency)
+			thousands(asyncRes.rps), asyncRes.rps/syncRes.rps, o.latency)
 		fmt.Fprintln(w, "producers: plain goka writes through goka's own (sarama), riffle through franz-go's (kafka.Settings.KgoProducerBuilder), as each is used")
 		if len(failed) == 0 {
 			fmt.Fprintln(w, "both runs: every unique id emitted exactly once")
@@ -220,87 +227,6 @@ func run(ctx context.Context, args []string, w io.Writer) error {
 		return fmt.Errorf("%w in %s", dedup.ErrVerdict, strings.Join(failed, " and "))
 	}
 	return nil
-}
-
-func title(m workload.Mode) string {
-	if m == workload.Sync {
-		return "plain goka (sync)"
-	}
-	return "riffle (async)"
-}
-
-// runOne runs the dedup workload once in mode m and prints its progress,
-// result and verdict.
-func runOne(ctx context.Context, o options, s kafka.Settings, m workload.Mode, w io.Writer) (workload.Result, dedup.Verdict, error) {
-	records := o.records
-	if m == workload.Sync {
-		records = o.syncRecords
-	}
-	d, err := dedup.New(dedup.Config{
-		Records: records, DupRate: o.dupRate, NoDuplicates: o.dupRate == 0,
-		Window: o.window, Jitter: o.jitter, Seed: o.seed, Redis: o.redis,
-		RedisPoolSize: o.workers,
-	})
-	if err != nil {
-		return workload.Result{}, dedup.Verdict{}, err
-	}
-	defer func() { _ = d.Close() }()
-	ev := d.Events()
-	fmt.Fprintf(w, "\n%s: %s events, %s unique ids, %s duplicates\n", title(m),
-		thousands(float64(ev.Len())), thousands(float64(ev.Unique())), thousands(float64(ev.Duplicates())))
-
-	pr := &progress{w: w, d: d, total: records}
-	cfg := workload.Config{
-		Settings:   s,
-		Mode:       m,
-		Latency:    o.latency,
-		Records:    records,
-		Keys:       ev.Unique(),
-		Task:       d.Task(),
-		Partitions: o.partitions,
-		Workers:    o.workers,
-		Name:       "dedup",
-	}
-	if o.progress > 0 {
-		cfg.ProgressInterval = o.progress
-		cfg.Progress = pr.print
-	}
-	ctx, cancel := context.WithTimeout(ctx, o.timeout)
-	defer cancel()
-	res, err := workload.Run(ctx, cfg)
-	if err != nil {
-		return res, dedup.Verdict{}, err
-	}
-	v, _ := d.Verdict()
-	fmt.Fprintf(w, "  done: %s events in %.2f s = %s events/s\n", thousands(float64(res.Records)), res.Elapsed.Seconds(), thousands(res.RPS))
-	fmt.Fprintf(w, "  verdict: %s\n", v)
-	return res, v, nil
-}
-
-// progress prints the progress lines of one run: events processed (emitted
-// or dropped by the callback), their rate, callbacks in flight and
-// duplicates dropped.
-type progress struct {
-	w     io.Writer
-	d     *dedup.Workload
-	total int
-
-	last     int64
-	lastTime time.Duration
-}
-
-func (p *progress) print(s workload.Progress) {
-	const width = 20
-	done := min(p.d.Emitted()+p.d.Dropped(), int64(p.total))
-	var rate float64
-	if dt := (s.Elapsed - p.lastTime).Seconds(); dt > 0 {
-		rate = float64(done-p.last) / dt
-	}
-	p.last, p.lastTime = done, s.Elapsed
-	filled := int(int64(width) * done / int64(max(1, p.total)))
-	fmt.Fprintf(p.w, "  %5.1f s [%s%s] %7s/%s events %8s events/s  in flight %3d  duplicates dropped %6s\n",
-		s.Elapsed.Seconds(), strings.Repeat("#", filled), strings.Repeat(".", width-filled),
-		thousands(float64(done)), thousands(float64(p.total)), thousands(rate), s.InFlight, thousands(float64(p.d.Dropped())))
 }
 
 // thousands formats x rounded, with commas between thousands.

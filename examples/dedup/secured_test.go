@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/riffle-streams/riffle/broker"
-	"github.com/riffle-streams/riffle/internal/clusterflags"
+	"github.com/riffle-streams/riffle/clusterflags"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -25,12 +26,15 @@ func TestSecuredFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &clusterflags.Server{SASL: &clusterflags.SASL{Mechanism: "SCRAM-SHA-512", User: "demo"}, TLSCert: certFile, TLSKey: keyFile}
-	copts, err := srv.ClusterOptions(func(string) string { return secret })
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := broker.Start(append(copts, broker.WithPartitions(2))...)
+	c, err := broker.Start(
+		broker.WithClusterTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}),
+		broker.WithSASL(sarama.SASLTypeSCRAMSHA512, "demo", secret),
+		broker.WithPartitions(2),
+	)
 	if err != nil {
 		t.Fatal(err)
 	}

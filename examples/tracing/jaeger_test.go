@@ -17,8 +17,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/riffle-streams/riffle/internal/await"
 )
 
 // TestJaeger starts a real Jaeger on free 127.0.0.1 ports, runs the
@@ -73,7 +71,7 @@ func TestJaeger(t *testing.T) {
 			}
 		}
 	})
-	await.Every(jaegerTick).Until(t, time.Minute, "Jaeger to be healthy", func() bool {
+	poll(t, time.Minute, "Jaeger to be healthy", func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("jaeger exited: %v", err)
@@ -107,7 +105,7 @@ func TestJaeger(t *testing.T) {
 	// to end).
 	var tr jaegerTrace
 	url := fmt.Sprintf("http://%s/api/traces/%s", query, res.SlowTraceID)
-	await.Every(jaegerTick).Until(t, time.Minute, "the slow order's trace in Jaeger", func() bool {
+	poll(t, time.Minute, "the slow order's trace in Jaeger", func() bool {
 		tr = getTrace(t, url)
 		return len(tr.named("process orders-enriched")) == 1 && len(tr.named("write-back")) == 2
 	})
@@ -313,6 +311,16 @@ func freePorts(t *testing.T, n int) []string {
 	return out
 }
 
-// jaegerTick is how often the test asks Jaeger: each check is a request to
-// its query API, which a tick of a few milliseconds would load.
-const jaegerTick = 100 * time.Millisecond
+// poll checks cond until it holds or the deadline passes.
+func poll(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		<-tick.C
+	}
+}

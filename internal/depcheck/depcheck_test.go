@@ -36,6 +36,7 @@ func TestLibraryDependencies(t *testing.T) {
 		{"stores", []string{kfake, broker, kadm}},
 		{"tracing", []string{kfake, broker, kadm}},
 		{"codec", []string{kfake, broker, kadm}},
+		{"clusterflags", []string{kfake, broker}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
 			t.Parallel()

@@ -1,10 +1,10 @@
 // Package workload measures a goka workload end to end, for riffle's
-// benchmark (cmd/riffle bench) and the dedup app (examples/dedup, make
-// demo). A Task says what a run processes: its input records, its goka
-// callback and how many output records it ends with. The default is the
+// benchmark (cmd/riffle bench). A Task says what a run processes: its input
+// records, its goka callback and how many output records it ends with. The default is the
 // counter workload (Counter): one goka group whose callback reads its key's
 // state, makes a "remote call" of a fixed latency, writes the state and emits
-// one record. Package dedup provides the windowed-dedup reference workload.
+// one record. The benchmark's -workload dedup makes a Task of the
+// windowed-dedup reference workload (package examples/dedup/dedup).
 //
 // Run measures one run of it on a cluster (normally the embedded broker of
 // package broker), either as plain goka (Sync: the callback as it is, built

@@ -13,7 +13,8 @@ import (
 // Task is what a run processes: its input, its goka callback and how many
 // output records it ends with. Config.Task nil is the counter workload
 // (Counter): read the key's count, a remote call of Config.Latency, write
-// count+1, emit the input. Package dedup provides the windowed-dedup task.
+// count+1, emit the input. riffle bench makes one of the windowed-dedup
+// reference workload too (package examples/dedup/dedup).
 type Task struct {
 	// Record returns the key and value of input record i (0 <= i <
 	// Config.Records). Called before the clock starts.

@@ -3,6 +3,7 @@ package clusterflags
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/IBM/sarama"
-	"github.com/riffle-streams/riffle/internal/clustertest"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -85,48 +85,29 @@ func TestClientFlags(t *testing.T) {
 	}
 }
 
-// The server flags start a secured embedded broker that the client flags
-// reach.
-func TestServerFlagsServeWhatClientFlagsReach(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, err := WriteSelfSigned(dir)
+// Credentials print without their password, however they are formatted.
+func TestCredentialsHidePassword(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	s := AddSASL(fs, "to authenticate with")
+	if err := fs.Parse([]string{"-sasl-mechanism", "scram-sha-256", "-sasl-user", "u"}); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := s.Credentials(env(map[string]string{PasswordEnv: secret}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := env(map[string]string{PasswordEnv: secret})
-	sfs := flag.NewFlagSet("server", flag.ContinueOnError)
-	server := AddServer(sfs)
-	if err := sfs.Parse([]string{"-tls-cert", certFile, "-tls-key", keyFile, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "u"}); err != nil {
-		t.Fatal(err)
+	if cred.Mechanism != sarama.SASLTypeSCRAMSHA256 || cred.User != "u" || cred.Password != secret {
+		t.Fatalf("credentials %q %q, password taken: %t", cred.Mechanism, cred.User, cred.Password == secret)
 	}
-	copts, err := server.ClusterOptions(e)
-	if err != nil {
-		t.Fatal(err)
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, v := range []any{cred, *cred} {
+			if got := fmt.Sprintf(format, v); strings.Contains(got, secret) || !strings.Contains(got, "redacted") {
+				t.Errorf("%s of %T: %s", format, v, got)
+			}
+		}
 	}
-	c := clustertest.Start(t, copts...)
-
-	cfs := flag.NewFlagSet("client", flag.ContinueOnError)
-	client := AddClient(cfs)
-	if err := cfs.Parse([]string{"-tls-ca", certFile, "-sasl-mechanism", "SCRAM-SHA-256", "-sasl-user", "u"}); err != nil {
-		t.Fatal(err)
-	}
-	ropts, err := client.RemoteOptions(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := kafka.Remote(c.Brokers(), ropts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.EnsureTopics(t.Context(), "reached"); err != nil {
-		t.Fatal(err)
-	}
-
-	if _, err := AddServer(flag.NewFlagSet("x", flag.ContinueOnError)).ClusterOptions(e); err != nil {
-		t.Errorf("no flags: %v", err)
-	}
-	onlyCert := &Server{SASL: &SASL{}, TLSCert: certFile}
-	if _, err := onlyCert.ClusterOptions(e); !errors.Is(err, ErrFlags) {
-		t.Errorf("-tls-cert without -tls-key: %v", err)
+	none, err := AddSASL(flag.NewFlagSet("x", flag.ContinueOnError), "").Credentials(env(nil))
+	if none != nil || err != nil {
+		t.Errorf("no flags: %v, %v; want nil, nil", none, err)
 	}
 }

@@ -40,13 +40,10 @@ func (v Verdict) String() string {
 		v.Inputs, v.Unique, v.Outputs, v.Distinct, v.Missing, v.Repeated, v.Unknown)
 }
 
-// ErrVerdict is wrapped by the error of a run whose verdict is not OK, where
-// a caller asks for one (Workload.Err).
-var ErrVerdict = errors.New("dedup: verdict failed")
-
-// verify reads topic from its start to its current end and compares the ids
-// it holds (the record keys) with events.
-func verify(ctx context.Context, s kafka.Settings, topic string, events *Events) (Verdict, error) {
+// Verify reads topic, the app's output, from its start to its current end
+// through s, and compares the ids it holds (the record keys) with events.
+// Call it after the processor has stopped, so that the end is the end.
+func Verify(ctx context.Context, s kafka.Settings, topic string, events *Events) (Verdict, error) {
 	cl, err := kgo.NewClient(s.KgoOptions()...)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("dedup: verify client: %w", err)

@@ -1,33 +1,38 @@
-// Package clusterflags holds the command-line flags with which riffle's
-// commands (riffle bench, riffle broker, examples/dedup) reach, or serve, a
-// cluster secured with TLS and SASL, and turns them into the options of
-// package kafka (a client's) and package broker (the embedded cluster's).
+// Package clusterflags defines the command-line flags with which a program
+// reaches a Kafka cluster secured with TLS and SASL, and turns them into the
+// options of kafka.Remote:
+//
+//	-tls                 connect with TLS, verifying the brokers with the system's roots
+//	-tls-ca FILE         PEM CA certificates that verify the brokers (implies -tls)
+//	-sasl-mechanism M    PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+//	-sasl-user USER
+//	-sasl-password-file FILE
 //
 // Passwords are never flags, which other users of the machine can read in
 // the process list: they come from a file (-sasl-password-file) or from the
-// environment variable RIFFLE_SASL_PASSWORD.
+// environment variable RIFFLE_SASL_PASSWORD (PasswordEnv). Flags that do not
+// fit together are an error wrapping ErrFlags, which never shows the
+// password.
+//
+// riffle's own commands use it (riffle bench; riffle broker for its SASL
+// user), and so does examples/dedup, whose wiring a program can copy.
 package clusterflags
 
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/IBM/sarama"
-	"github.com/riffle-streams/riffle/broker"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
 // PasswordEnv is the environment variable a SASL password is read from when
 // -sasl-password-file is not given.
 const PasswordEnv = "RIFFLE_SASL_PASSWORD"
-
-// ErrFlags is wrapped by the errors of flags that do not fit together.
-var ErrFlags = errors.New("clusterflags: bad security flags")
 
 // SASL are the flags of SASL credentials, for a client or for the embedded
 // broker's user.
@@ -47,15 +52,25 @@ func AddSASL(fs *flag.FlagSet, role string) *SASL {
 	return s
 }
 
-// saslCredentials are the checked SASL flags.
-type saslCredentials struct {
-	mechanism      sarama.SASLMechanism
-	user, password string
+// Credentials are the SASL credentials that the flags give.
+type Credentials struct {
+	Mechanism sarama.SASLMechanism
+	User      string
+	Password  string
 }
 
-// credentials returns the credentials of the flags, or nil without
-// -sasl-mechanism. getenv reads the environment (os.Getenv).
-func (s *SASL) credentials(getenv func(string) string) (*saslCredentials, error) {
+// String describes the credentials without the password.
+func (c Credentials) String() string {
+	return fmt.Sprintf("SASL %s as %q (password redacted)", c.Mechanism, c.User)
+}
+
+// GoString is String, so that %#v does not show the password either.
+func (c Credentials) GoString() string { return c.String() }
+
+// Credentials checks the flags and returns their credentials, or nil
+// without -sasl-mechanism. The password is read from -sasl-password-file,
+// else from the environment variable PasswordEnv through getenv (os.Getenv).
+func (s *SASL) Credentials(getenv func(string) string) (*Credentials, error) {
 	if s.Mechanism == "" {
 		if s.User != "" || s.PasswordFile != "" {
 			return nil, fmt.Errorf("%w: -sasl-user and -sasl-password-file need -sasl-mechanism", ErrFlags)
@@ -82,7 +97,7 @@ func (s *SASL) credentials(getenv func(string) string) (*saslCredentials, error)
 	if password == "" {
 		return nil, fmt.Errorf("%w: -sasl-mechanism needs a password: -sasl-password-file or %s", ErrFlags, PasswordEnv)
 	}
-	return &saslCredentials{mechanism: m, user: s.User, password: password}, nil
+	return &Credentials{Mechanism: m, User: s.User, Password: password}, nil
 }
 
 // Client are the flags of a client of a secured cluster.
@@ -106,7 +121,7 @@ func (c *Client) Set() bool {
 	return c.TLS || c.TLSCA != "" || c.SASL.Mechanism != "" || c.SASL.User != "" || c.SASL.PasswordFile != ""
 }
 
-// RemoteOptions returns the client options of the flags.
+// RemoteOptions returns the kafka.Remote options of the flags.
 func (c *Client) RemoteOptions(getenv func(string) string) ([]kafka.Option, error) {
 	var opts []kafka.Option
 	if c.TLS || c.TLSCA != "" {
@@ -123,51 +138,12 @@ func (c *Client) RemoteOptions(getenv func(string) string) ([]kafka.Option, erro
 		}
 		opts = append(opts, kafka.WithTLS(cfg))
 	}
-	cred, err := c.SASL.credentials(getenv)
+	cred, err := c.SASL.Credentials(getenv)
 	if err != nil {
 		return nil, err
 	}
 	if cred != nil {
-		opts = append(opts, kafka.WithSASL(cred.mechanism, cred.user, cred.password))
-	}
-	return opts, nil
-}
-
-// Server are the flags of the embedded broker's secured mode.
-type Server struct {
-	SASL    *SASL
-	TLSCert string
-	TLSKey  string
-}
-
-// AddServer defines -tls-cert, -tls-key and the SASL flags on fs.
-func AddServer(fs *flag.FlagSet) *Server {
-	s := &Server{}
-	fs.StringVar(&s.TLSCert, "tls-cert", "", "PEM certificate (valid for 127.0.0.1) to serve TLS with; needs -tls-key")
-	fs.StringVar(&s.TLSKey, "tls-key", "", "PEM private key of -tls-cert")
-	s.SASL = AddSASL(fs, "that clients must authenticate with (the broker's superuser)")
-	return s
-}
-
-// ClusterOptions returns the broker options of the flags.
-func (s *Server) ClusterOptions(getenv func(string) string) ([]broker.Option, error) {
-	var opts []broker.Option
-	if (s.TLSCert == "") != (s.TLSKey == "") {
-		return nil, fmt.Errorf("%w: -tls-cert and -tls-key go together", ErrFlags)
-	}
-	if s.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(s.TLSCert, s.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("%w: -tls-cert, -tls-key: %w", ErrFlags, err)
-		}
-		opts = append(opts, broker.WithClusterTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
-	}
-	cred, err := s.SASL.credentials(getenv)
-	if err != nil {
-		return nil, err
-	}
-	if cred != nil {
-		opts = append(opts, broker.WithSASL(cred.mechanism, cred.user, cred.password))
+		opts = append(opts, kafka.WithSASL(cred.Mechanism, cred.User, cred.Password))
 	}
 	return opts, nil
 }
