@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -102,28 +103,56 @@ func ExampleInjectKeyValue() {
 	// 100 calls, 52 failed, 10ms of latency
 }
 
-// A Redis store and window sharing one server. Not run: it needs a Redis
-// server, and its results would depend on what the server holds. The code
-// is the same as on the memory store and window (ExampleMemory,
-// ExampleMemoryWindow), which run.
+// A Redis store and window sharing one server: a running total per
+// customer, and a window that drops an event it has seen before. The code is
+// the same as on the memory store and window (ExampleMemory,
+// ExampleMemoryWindow). redisAddr is a redis-server on 127.0.0.1 that this
+// package's TestMain starts.
 func ExampleNewRedis() {
-	ctx := context.Background()
-	totals, err := stores.NewRedis(codec.Int64(), stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("totals:"))
+	// A key space of this run's own, so that a second run on the same
+	// server starts empty.
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	totals, err := stores.NewRedis(codec.Int64(), stores.WithAddr(redisAddr), stores.WithKeyPrefix(run+":totals:"))
 	if err != nil {
 		panic(err)
 	}
 	defer totals.Close()
-	seen, err := stores.NewRedisWindow(time.Hour, stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("seen:"))
+	seen, err := stores.NewRedisWindow(time.Hour, stores.WithAddr(redisAddr), stores.WithKeyPrefix(run+":seen:"))
 	if err != nil {
 		panic(err)
 	}
 	defer seen.Close()
 
-	callCtx, cancel := context.WithTimeout(ctx, 50*time.Millisecond) // each call honours its context
-	defer cancel()
-	if dup, err := seen.SeenOrAdd(callCtx, "evt-1", time.Now()); err == nil && !dup {
-		_ = totals.Put(callCtx, "alice", 10)
+	add := func(id, customer string, amount int64) error {
+		// Each call honours its context: a slow server costs at most a second.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		dup, err := seen.SeenOrAdd(ctx, id, time.Now())
+		if err != nil || dup {
+			fmt.Printf("%s: seen before, dropped\n", id)
+			return err
+		}
+		total, _, err := totals.Get(ctx, customer)
+		if err != nil {
+			return err
+		}
+		total += amount
+		fmt.Printf("%s: %s's total is %d\n", id, customer, total)
+		return totals.Put(ctx, customer, total)
 	}
+	for _, e := range []struct {
+		id, customer string
+		amount       int64
+	}{{"evt-1", "alice", 10}, {"evt-2", "alice", 5}, {"evt-1", "alice", 10}, {"evt-3", "bob", 7}} {
+		if err := add(e.id, e.customer, e.amount); err != nil {
+			panic(err)
+		}
+	}
+	// Output:
+	// evt-1: alice's total is 10
+	// evt-2: alice's total is 15
+	// evt-1: seen before, dropped
+	// evt-3: bob's total is 7
 }
 
 // Code written against KeyValue, running on goka's group table inside a
