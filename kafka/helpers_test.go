@@ -9,7 +9,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
-	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,7 +81,7 @@ func counterGroup(group goka.Group, input, output goka.Stream) *goka.GroupGraph 
 // consume reads topic from its start with a new franz-go client until it has
 // n records or ctx ends.
 func consume(ctx context.Context, t testing.TB, s kafka.Settings, topic string, n int) ([]*kgo.Record, error) {
-	cl := clustertest.Client(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl := kafkatest.Client(t, s, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	var recs []*kgo.Record
 	for len(recs) < n {
 		fs := cl.PollFetches(ctx)

@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -74,7 +75,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 			}
 
 			emit(t, s, goka.Stream(viaGoka), keys(n), "v")
-			cl := clustertest.Client(t, s)
+			cl := kafkatest.Client(t, s)
 			recs := make([]*kgo.Record, 0, n)
 			for _, k := range keys(n) {
 				recs = append(recs, &kgo.Record{Topic: viaKgo, Key: []byte(k), Value: []byte("v")})

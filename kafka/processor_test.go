@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -122,7 +123,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 		})
 	}
 
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	await.Until(t, 10*time.Second, "committed offsets", func() bool {
 		ok, err := committedCovers(ctx, adm, string(group), string(input))
 		if err != nil {
