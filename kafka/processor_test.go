@@ -52,7 +52,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 		callbacks    atomic.Int64
 		lastCallback atomic.Int64
 	)
-	p := startProcessor(t, s, counterGroup(group, input, output), append(opts, goka.WithContextWrapper(func(c goka.Context) goka.Context {
+	p := kafkatest.StartProcessor(t, s, kafkatest.CounterGroup(group, input, output), append(opts, goka.WithContextWrapper(func(c goka.Context) goka.Context {
 		lastCallback.Store(time.Now().UnixNano())
 		callbacks.Add(1)
 		return c
@@ -82,7 +82,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 	}
 	out := make(chan consumed, 1)
 	go func() {
-		recs, err := consume(ctx, t, s, string(output), records+1)
+		recs, err := kafkatest.ConsumeContext(ctx, s, string(output), records+1)
 		out <- consumed{len(recs), time.Now(), err}
 	}()
 
