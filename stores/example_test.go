@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
 	"github.com/riffle-streams/riffle/codec"
+	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/stores"
 )
 
@@ -100,7 +102,10 @@ func ExampleInjectKeyValue() {
 	// 100 calls, 52 failed, 10ms of latency
 }
 
-// A Redis store and window sharing one server (not run: it needs a server).
+// A Redis store and window sharing one server. Not run: it needs a Redis
+// server, and its results would depend on what the server holds. The code
+// is the same as on the memory store and window (ExampleMemory,
+// ExampleMemoryWindow), which run.
 func ExampleNewRedis() {
 	ctx := context.Background()
 	totals, err := stores.NewRedis(codec.Int64(), stores.WithAddr("127.0.0.1:6379"), stores.WithKeyPrefix("totals:"))
@@ -122,21 +127,129 @@ func ExampleNewRedis() {
 }
 
 // Code written against KeyValue, running on goka's group table inside a
-// goka callback (synchronous, or async through gokaadapter). Declare the
-// table with the same codec: goka.Persist(codec.Goka(codec.Int64())).
+// goka callback, here an async one (gokaadapter), under goka's tester.
+// Declare the table with the same codec: goka.Persist(codec.Goka(...)).
+// Only the record's own key is reachable (ErrOtherKey otherwise).
 func ExampleFromGokaContext() {
 	count := func(ctx goka.Context, _ any) {
 		counts := stores.FromGokaContext(ctx, codec.Int64())
-		n, _, err := counts.Get(ctx.Context(), ctx.Key()) // only ctx.Key() is reachable
+		n, _, err := counts.Get(ctx.Context(), ctx.Key())
 		if err != nil {
 			ctx.Fail(err)
 		}
 		if err := counts.Put(ctx.Context(), ctx.Key(), n+1); err != nil {
 			ctx.Fail(err)
 		}
+		_, _, err = counts.Get(ctx.Context(), "someone-else")
+		fmt.Printf("%s: %d (another key: %v)\n", ctx.Key(), n+1, errors.Is(err, stores.ErrOtherKey))
 	}
-	_ = goka.DefineGroup("counter",
-		goka.Input("clicks", codec.Goka(codec.String()), count),
+
+	tt := tester.New(exampleT{})
+	async, err := gokaadapter.New(gokaadapter.WithTester(tt))
+	if err != nil {
+		panic(err)
+	}
+	proc, err := async.NewProcessor(nil, goka.DefineGroup("click-counter",
+		goka.Input("clicks", codec.Goka(codec.String()), async.Async(count)),
 		goka.Persist(codec.Goka(codec.Int64())),
-	)
+	))
+	if err != nil {
+		panic(err)
+	}
+	runUntil(proc.Run, func() {
+		for _, user := range []string{"ann", "bob", "ann"} {
+			tt.Consume("clicks", user, "click")
+		}
+		fmt.Println("table:", tt.TableValue("click-counter-table", "ann"))
+	})
+	// Output:
+	// ann: 1 (another key: true)
+	// bob: 1 (another key: true)
+	// ann: 2 (another key: true)
+	// table: 2
 }
+
+// A lookup table (goka.Lookup) read as a read-only KeyValue: any key, any
+// partition. Writes fail with ErrReadOnly.
+func ExampleLookupFromGokaContext() {
+	const customers goka.Table = "customers"
+	greet := func(ctx goka.Context, msg any) {
+		names := stores.LookupFromGokaContext(ctx, customers, codec.String())
+		name, found, err := names.Get(ctx.Context(), msg.(string))
+		if err != nil {
+			ctx.Fail(err)
+		}
+		err = names.Put(ctx.Context(), msg.(string), "changed")
+		fmt.Printf("order %s: customer %q (found %t), write refused: %t\n",
+			ctx.Key(), name, found, errors.Is(err, stores.ErrReadOnly))
+	}
+
+	tt := tester.New(exampleT{})
+	proc, err := goka.NewProcessor(nil, goka.DefineGroup("greeter",
+		goka.Input("orders", codec.Goka(codec.String()), greet), // the order's customer id
+		goka.Lookup(customers, codec.Goka(codec.String())),
+	), goka.WithTester(tt))
+	if err != nil {
+		panic(err)
+	}
+	runUntil(proc.Run, func() {
+		tt.SetTableValue(customers, "c1", "Ann")
+		tt.Consume("orders", "o1", "c1")
+		tt.Consume("orders", "o2", "c2")
+	})
+	// Output:
+	// order o1: customer "Ann" (found true), write refused: true
+	// order o2: customer "" (found false), write refused: true
+}
+
+// A window over a remote store, made slow by an injector, as the dedup
+// benchmark does: each call waits its latency (or until ctx ends), and the
+// injector counts the calls and the latency it added.
+func ExampleInjectWindow() {
+	ctx := context.Background()
+	in, err := stores.NewInjector(stores.Faults{Latency: time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	window, err := stores.NewMemoryWindow(time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	seen := stores.InjectWindow(window, in)
+	now := time.Now()
+	for _, id := range []string{"evt-1", "evt-2", "evt-1"} {
+		dup, err := seen.SeenOrAdd(ctx, id, now)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s duplicate=%t\n", id, dup)
+	}
+	s := in.Stats()
+	fmt.Printf("%d calls, %v of latency\n", s.Calls, s.Delay)
+	// Output:
+	// evt-1 duplicate=false
+	// evt-2 duplicate=false
+	// evt-1 duplicate=true
+	// 3 calls, 3ms of latency
+}
+
+// runUntil runs a processor's Run in the background, calls work, then stops
+// the processor and waits for it. The tester's methods wait for the
+// processor to run, so they are called from work.
+func runUntil(run func(context.Context) error, work func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	work()
+	cancel()
+	if err := <-done; err != nil {
+		panic(err)
+	}
+}
+
+// exampleT is the tester.T of examples: failures panic.
+type exampleT struct{}
+
+func (exampleT) Errorf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (exampleT) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+func (exampleT) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
