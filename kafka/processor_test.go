@@ -26,7 +26,7 @@ type roundTripTimes struct {
 	callbacks time.Duration // from the first emit to the last callback
 }
 
-// roundTrip runs a counterGroup processor with s (and opts after s's
+// roundTrip runs a kafkatest.CounterGroup processor with s (and opts after s's
 // options), emits records records over keys keys into its input with a goka
 // emitter, and checks that the output topic gets every record, the table
 // every count, and the committed offsets every input.
