@@ -12,6 +12,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -127,11 +128,11 @@ func TestStartOptions(t *testing.T) {
 	// cluster's partition count, as are the seed topics.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl := newKgoClient(t, s)
+	cl := kafkatest.Client(t, s)
 	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "auto", Value: []byte("v")}).FirstErr(); err != nil {
 		t.Fatalf("produce to a new topic: %v", err)
 	}
-	emit(t, s, "auto-goka", []string{"k"}, "v")
+	kafkatest.Emit(t, s, "auto-goka", []string{"k"}, "v")
 	details, err := kadm.NewClient(cl).ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ func TestTwoClusters(t *testing.T) {
 	type run struct {
 		c          *Cluster
 		records    int
-		processors []*runningProcessor
+		processors []*kafkatest.RunningProcessor
 	}
 	runs := []*run{{c: a, records: 30}, {c: b, records: 50}}
 	for _, r := range runs {
@@ -172,8 +173,8 @@ func TestTwoClusters(t *testing.T) {
 		}
 		shared := s.ProcessorOptions()
 		for i := 1; i <= 2; i++ {
-			g := counterGroup(goka.Group(fmt.Sprintf("group-%d", i)), "in", goka.Stream(fmt.Sprintf("out-%d", i)))
-			r.processors = append(r.processors, startProcessorWith(t, s.Brokers, g, shared))
+			g := kafkatest.CounterGroup(goka.Group(fmt.Sprintf("group-%d", i)), "in", goka.Stream(fmt.Sprintf("out-%d", i)))
+			r.processors = append(r.processors, kafkatest.StartProcessorWith(t, s.Brokers, g, shared))
 		}
 	}
 	for _, r := range runs {
@@ -182,12 +183,12 @@ func TestTwoClusters(t *testing.T) {
 				t.Fatalf("WaitForReady: %v", err)
 			}
 		}
-		emit(t, r.c.Settings(), "in", keys(r.records), "v")
+		kafkatest.Emit(t, r.c.Settings(), "in", kafkatest.Keys(r.records), "v")
 	}
 	for _, r := range runs {
 		s := r.c.Settings()
 		for i, p := range r.processors {
-			recs, err := consume(ctx, t, s, fmt.Sprintf("out-%d", i+1), r.records)
+			recs, err := kafkatest.ConsumeContext(ctx, s, fmt.Sprintf("out-%d", i+1), r.records)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -196,7 +197,7 @@ func TestTwoClusters(t *testing.T) {
 					t.Errorf("record in partition %d of a cluster with %d", rec.Partition, r.c.Partitions())
 				}
 			}
-			for _, k := range keys(r.records) {
+			for _, k := range kafkatest.Keys(r.records) {
 				await.Until(t, 5*time.Second, "the count of "+k, func() bool {
 					v, err := p.Get(k)
 					return err == nil && v != nil && v.(int64) == 1
@@ -208,7 +209,7 @@ func TestTwoClusters(t *testing.T) {
 				}
 			}
 		}
-		ends, err := kadm.NewClient(newKgoClient(t, s)).ListEndOffsets(ctx, "in", "out-1")
+		ends, err := kadm.NewClient(kafkatest.Client(t, s)).ListEndOffsets(ctx, "in", "out-1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,11 +236,11 @@ func TestShortSessionTimeout(t *testing.T) {
 	c := startCluster(t, WithSaramaConfig(cfg), WithSeedTopics("in"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p := startProcessor(t, c.Settings(), counterGroup("short-session", "in", "out"))
+	p := kafkatest.StartProcessor(t, c.Settings(), kafkatest.CounterGroup("short-session", "in", "out"))
 	if err := p.WaitForReadyContext(ctx); err != nil {
 		t.Fatalf("WaitForReady: %v", err)
 	}
-	if err := p.failed(); err != nil {
+	if err := p.Failed(); err != nil {
 		t.Fatal(err)
 	}
 }

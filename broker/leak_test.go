@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/goleak"
@@ -24,15 +25,15 @@ func TestNoLeaks(t *testing.T) {
 		if err := s.EnsureTopics(ctx, "in", "out"); err != nil {
 			t.Fatal(err)
 		}
-		p := startProcessor(t, s, counterGroup("leak", "in", "out"))
+		p := kafkatest.StartProcessor(t, s, kafkatest.CounterGroup("leak", "in", "out"))
 		if err := p.WaitForReadyContext(ctx); err != nil {
 			t.Fatal(err)
 		}
-		emit(t, s, "in", keys(10), "v")
-		if _, err := consume(ctx, t, s, "out", 10); err != nil {
+		kafkatest.Emit(t, s, "in", kafkatest.Keys(10), "v")
+		if _, err := kafkatest.ConsumeContext(ctx, s, "out", 10); err != nil {
 			t.Fatal(err)
 		}
-		cl := newKgoClient(t, s)
+		cl := kafkatest.Client(t, s)
 		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "in", Key: []byte("k")}).FirstErr(); err != nil {
 			t.Fatal(err)
 		}

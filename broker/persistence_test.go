@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -46,7 +47,7 @@ func TestRestartWithDataDir(t *testing.T) {
 				t.Fatal(err)
 			}
 			const n = 60
-			cl := newKgoClient(t, s)
+			cl := kafkatest.Client(t, s)
 			var recs []*kgo.Record
 			for i := range n {
 				recs = append(recs, &kgo.Record{Topic: "created", Key: []byte(strconv.Itoa(i)), Value: []byte("v" + strconv.Itoa(i))})
@@ -54,11 +55,11 @@ func TestRestartWithDataDir(t *testing.T) {
 			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
-			before, err := consume(ctx, t, s, "created", n)
+			before, err := kafkatest.ConsumeContext(ctx, s, "created", n)
 			if err != nil {
 				t.Fatal(err)
 			}
-			adm := kadm.NewClient(newKgoClient(t, s))
+			adm := kadm.NewClient(kafkatest.Client(t, s))
 			commits := kadm.Offsets{}
 			for p := range int32(3) {
 				commits.AddOffset("created", p, int64(p)+1, -1)
@@ -82,7 +83,7 @@ func TestRestartWithDataDir(t *testing.T) {
 				t.Fatalf("restarted on %s, want %s", got, want)
 			}
 			s = second.Settings()
-			adm = kadm.NewClient(newKgoClient(t, s))
+			adm = kadm.NewClient(kafkatest.Client(t, s))
 			details, err := adm.ListTopics(ctx, "seeded", "created")
 			if err != nil {
 				t.Fatal(err)
@@ -92,7 +93,7 @@ func TestRestartWithDataDir(t *testing.T) {
 					t.Errorf("topic %s after the restart: %+v", topic, d)
 				}
 			}
-			after, err := consume(ctx, t, s, "created", n)
+			after, err := kafkatest.ConsumeContext(ctx, s, "created", n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -122,7 +123,7 @@ func TestRestartWithDataDir(t *testing.T) {
 				}
 			}
 			more := &kgo.Record{Topic: "created", Key: []byte("0"), Value: []byte("new")}
-			if err := newKgoClient(t, s).ProduceSync(ctx, more).FirstErr(); err != nil {
+			if err := kafkatest.Client(t, s).ProduceSync(ctx, more).FirstErr(); err != nil {
 				t.Fatal(err)
 			}
 			var end int64
@@ -148,7 +149,7 @@ func TestRestartHoldsJoins(t *testing.T) {
 		t.Helper()
 		assigned := make(chan struct{}, 1)
 		began := time.Now()
-		cl := newKgoClient(t, c.Settings(), kgo.ConsumerGroup("held"), kgo.ConsumeTopics("held-in"),
+		cl := kafkatest.Client(t, c.Settings(), kgo.ConsumerGroup("held"), kgo.ConsumeTopics("held-in"),
 			kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
 				select {
 				case assigned <- struct{}{}:

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -84,7 +85,7 @@ func TestRestartKeepsProducerSequences(t *testing.T) {
 // rawClient is a client for hand-made requests; Produce stays at v11,
 // whose requests name their topic (v13 identifies it by id).
 func rawClient(t *testing.T, s kafka.Settings) *kgo.Client {
-	return newKgoClient(t, s, kgo.MaxVersions(kversion.V3_7_0()))
+	return kafkatest.Client(t, s, kgo.MaxVersions(kversion.V3_7_0()))
 }
 
 // initProducerID asks the cluster for an idempotent producer id.

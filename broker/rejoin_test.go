@@ -15,6 +15,7 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/lovoo/goka/storage"
 	"github.com/riffle-streams/riffle/internal/await"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 )
 
@@ -38,7 +39,7 @@ func runMember() int {
 		return 2
 	}
 	opts := append(s.ProcessorOptions(), goka.WithStorageBuilder(storage.MemoryBuilder()))
-	p, err := goka.NewProcessor(s.Brokers, counterGroup(rejoinGroup, rejoinInput, rejoinOutput), opts...)
+	p, err := goka.NewProcessor(s.Brokers, kafkatest.CounterGroup(rejoinGroup, rejoinInput, rejoinOutput), opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -92,7 +93,7 @@ func TestRejoinAfterKill(t *testing.T) {
 	killed := time.Now()
 
 	var callbacks atomic.Int64
-	p := startProcessor(t, s, counterGroup(rejoinGroup, rejoinInput, rejoinOutput),
+	p := kafkatest.StartProcessor(t, s, kafkatest.CounterGroup(rejoinGroup, rejoinInput, rejoinOutput),
 		goka.WithContextWrapper(func(c goka.Context) goka.Context {
 			callbacks.Add(1)
 			return c
@@ -100,7 +101,7 @@ func TestRejoinAfterKill(t *testing.T) {
 	if err := p.WaitForReadyContext(ctx); err != nil {
 		t.Fatalf("WaitForReady: %v", err)
 	}
-	if err := p.failed(); err != nil { // WaitForReady also returns when Run fails
+	if err := p.Failed(); err != nil { // WaitForReady also returns when Run fails
 		t.Fatalf("new member: %v", err)
 	}
 	ready := time.Since(killed)
@@ -113,7 +114,7 @@ func TestRejoinAfterKill(t *testing.T) {
 		t.Fatalf("EmitSync: %v", err)
 	}
 	await.Until(t, 10*time.Second, "a record processed by the new member", func() bool { return callbacks.Load() == 1 })
-	if err := p.failed(); err != nil {
+	if err := p.Failed(); err != nil {
 		t.Fatalf("new member: %v", err)
 	}
 	t.Logf("new member ready %v after the kill (session timeout %v, rebalance timeout %v), processing %v after it",

@@ -21,6 +21,7 @@ import (
 	"github.com/riffle-streams/riffle/dsl"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -50,7 +51,7 @@ func produceValues(t *testing.T, s kafka.Settings, topic string, kvs ...string) 
 	for i := 0; i+1 < len(kvs); i += 2 {
 		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(kvs[i]), Value: []byte(kvs[i+1])})
 	}
-	clustertest.Produce(t, clustertest.Client(t, s), recs...)
+	kafkatest.Produce(t, kafkatest.Client(t, s), recs...)
 	return recs
 }
 
@@ -121,16 +122,16 @@ func TestUndecodableInputOfAsyncGroupIsDeadLettered(t *testing.T) {
 		"k1", orderJSON("a", 1),
 		"k1", `{"id": oops`,
 		"k1", orderJSON("b", 2))
-	dead := clustertest.Consume(t, s, dlq, 1, 60*time.Second)
+	dead := kafkatest.Consume(t, s, dlq, 1, 60*time.Second)
 	checkDeadLetter(t, dead[0], recs[1], "badin-orders", "cannot decode")
-	out := clustertest.Consume(t, s, "amounts", 2, 60*time.Second)
+	out := kafkatest.Consume(t, s, "amounts", 2, 60*time.Second)
 	if got := string(out[0].Value) + "," + string(out[1].Value); got != "1,2" {
 		t.Errorf("amounts %s, want 1,2", got)
 	}
 
 	// Still running: a later record is processed too.
 	produceValues(t, s, "orders", "k1", orderJSON("c", 3))
-	if out := clustertest.Consume(t, s, "amounts", 3, 60*time.Second); string(out[2].Value) != "3" {
+	if out := kafkatest.Consume(t, s, "amounts", 3, 60*time.Second); string(out[2].Value) != "3" {
 		t.Errorf("after the dead letter, amount %q, want 3", out[2].Value)
 	}
 	if err := r.Stop(); err != nil {
@@ -169,10 +170,10 @@ func TestSyncGroupErrorPolicy(t *testing.T) {
 		"k1", `{"id": oops`,
 		"k1", orderJSON("b", -5),
 		"k1", orderJSON("c", 2))
-	dead := clustertest.Consume(t, s, dlq, 2, 60*time.Second)
+	dead := kafkatest.Consume(t, s, dlq, 2, 60*time.Second)
 	checkDeadLetter(t, dead[0], recs[1], "syncpol-orders", "cannot decode")
 	checkDeadLetter(t, dead[1], recs[2], "syncpol-orders", "negative amount -5")
-	out := clustertest.Consume(t, s, "amounts", 2, 60*time.Second)
+	out := kafkatest.Consume(t, s, "amounts", 2, 60*time.Second)
 	if got := string(out[0].Value) + "," + string(out[1].Value); got != "1,2" {
 		t.Errorf("amounts %s, want 1,2", got)
 	}
@@ -251,11 +252,11 @@ func TestRunTwiceOnNewClusters(t *testing.T) {
 			return string(v)
 		}
 		produceValues(t, s, "orders", "k1", o("a", 1), "k1", o("b", 2), "k1", o("c", 3))
-		counts := clustertest.Consume(t, s, "counts-out", 3, 60*time.Second)
+		counts := kafkatest.Consume(t, s, "counts-out", 3, 60*time.Second)
 		if got := string(counts[2].Value); got != "3" {
 			t.Errorf("count after 3 orders %s, want 3: the table did not start empty", got)
 		}
-		sums := clustertest.Consume(t, s, "sums-out", 3, 60*time.Second)
+		sums := kafkatest.Consume(t, s, "sums-out", 3, 60*time.Second)
 		if got := string(sums[2].Value); got != "6" {
 			t.Errorf("sum after 3 orders %s, want 6: the table did not start empty", got)
 		}
@@ -322,7 +323,7 @@ func TestProcessorOptionBuildersReachAsyncGroups(t *testing.T) {
 		}),
 	))
 	produceValues(t, s, "orders", "k1", orderJSON("a", 7))
-	if out := clustertest.Consume(t, s, "amounts", 1, 60*time.Second); string(out[0].Value) != "7" {
+	if out := kafkatest.Consume(t, s, "amounts", 1, 60*time.Second); string(out[0].Value) != "7" {
 		t.Errorf("amount %q, want 7", out[0].Value)
 	}
 	if storages.Load() == 0 || producers.Load() == 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -61,14 +62,14 @@ func TestBadInputOutcomes(t *testing.T) {
 	for _, producer := range []string{"sarama", "franz-go"} {
 		t.Run(producer, func(t *testing.T) {
 			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
-			adm := kadm.NewClient(clustertest.Client(t, s))
+			adm := kadm.NewClient(kafkatest.Client(t, s))
 			for ki, kind := range kinds {
 				for pi, pol := range policies {
 					t.Run(kind.name+"/"+pol.name, func(t *testing.T) {
 						t.Parallel()
 						group := fmt.Sprintf("bad-%s-%d-%d", producer, ki, pi)
 						input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-dlq"
-						clustertest.EnsureTopics(t, s, input)
+						kafkatest.EnsureTopics(t, s, input)
 						createSmallTopic(t, adm, string(output))
 						createSmallTopic(t, adm, dlq)
 						logs := &logcapture.Log{}
@@ -95,7 +96,7 @@ func TestBadInputOutcomes(t *testing.T) {
 						for _, k := range keysOfPartition("good", (p+1)%4, 4, 5) {
 							recs = append(recs, seqRecord(string(input), k, 1))
 						}
-						clustertest.Produce(t, clustertest.Client(t, s), recs...)
+						kafkatest.Produce(t, kafkatest.Client(t, s), recs...)
 
 						outcome := badInputOutcome(t, s, r, adm, group, string(input), dlq, bad, logs, pol.policy)
 						t.Logf("| %s | %s | %s | %s |", kind.name, pol.name, producer, outcome)
@@ -139,7 +140,7 @@ func badInputOutcome(t *testing.T, s kafka.Settings, r *running, adm *kadm.Clien
 		}
 		return "skipped, committed; logged, counted"
 	}
-	dead := clustertest.Consume(t, s, dlq, 1, 30*time.Second)[0]
+	dead := kafkatest.Consume(t, s, dlq, 1, 30*time.Second)[0]
 	h := headerMap(dead)
 	if h[gokaadapter.HeaderOffset] != strconv.FormatInt(bad.Offset, 10) {
 		t.Errorf("dead letter of offset %s, want %d", h[gokaadapter.HeaderOffset], bad.Offset)

@@ -13,6 +13,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -22,14 +23,14 @@ import (
 func TestUndecodableInput(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 
 	// start runs a group reading name-in with a JSON codec and emitting
 	// every decoded record to name-out.
 	start := func(t *testing.T, name string, opts ...gokaadapter.Option) (goka.Stream, goka.Stream, *running) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		clustertest.EnsureTopics(t, s, input, output)
+		kafkatest.EnsureTopics(t, s, input, output)
 		a := adapterFor(t, s, opts...)
 		g := goka.DefineGroup(goka.Group(name),
 			a.Input(input, seqCodec{}, func(ctx goka.Context, msg any) {
@@ -51,7 +52,7 @@ func TestUndecodableInput(t *testing.T) {
 	// record.
 	t.Run("fail", func(t *testing.T) {
 		input, _, r := start(t, "badinput-fail")
-		clustertest.Produce(t, clustertest.Client(t, s),
+		kafkatest.Produce(t, kafkatest.Client(t, s),
 			seqRecord(string(input), "k1", 1),
 			badRecord(string(input), "k1", 0),
 			seqRecord(string(input), "k1", 2),
@@ -98,13 +99,13 @@ func TestUndecodableInput(t *testing.T) {
 				}
 			}
 		}
-		clustertest.Produce(t, clustertest.Client(t, s), recs...) // sets the offsets of bad records
+		kafkatest.Produce(t, kafkatest.Client(t, s), recs...) // sets the offsets of bad records
 
-		outputs := countSeqs(decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
+		outputs := countSeqs(decodeSeqs(t, kafkatest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
 		if missing := outputs.missing(keys, perKey, 10); len(missing) > 0 {
 			t.Errorf("good records without output: %v", missing)
 		}
-		dead := clustertest.Consume(t, s, dlq, len(bad), 30*time.Second)
+		dead := kafkatest.Consume(t, s, dlq, len(bad), 30*time.Second)
 		for _, d := range dead {
 			orig, ok := bad[string(d.Value)]
 			if !ok {

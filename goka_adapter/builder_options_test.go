@@ -16,6 +16,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -65,7 +66,7 @@ func TestGokaBuilderOptionsAreUsed(t *testing.T) {
 	runOnce := func(t *testing.T, name string, aopts []gokaadapter.Option, opts ...goka.ProcessorOption) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		clustertest.EnsureTopics(t, s, input, output)
+		kafkatest.EnsureTopics(t, s, input, output)
 		a, err := gokaadapter.New(append(aopts, gokaadapter.WithExecutor(asyncdsl.WithWorkers(8)))...)
 		if err != nil {
 			t.Fatal(err)
@@ -82,8 +83,8 @@ func TestGokaBuilderOptionsAreUsed(t *testing.T) {
 		}
 		r := run(t, proc)
 		const keys, perKey = 5, 4
-		produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
-		checkNoSkips(t, decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
+		produceSequences(t, kafkatest.Client(t, s), string(input), keys, perKey)
+		checkNoSkips(t, decodeSeqs(t, kafkatest.Consume(t, s, string(output), keys*perKey, 30*time.Second)))
 		if err := r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)
 		}
@@ -142,7 +143,7 @@ func TestGokaBuilderOptionConflict(t *testing.T) {
 	s := c.Settings()
 	const name = "gokaopts-conflict"
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	a := adapterFor(t, s) // sets all four builders
 	defer a.Close()
 	g := seqGraph(a, name, input, output, func(goka.Context, any) {})
@@ -167,7 +168,7 @@ func TestGokaBuilderOptionConflict(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	topics, err := kadm.NewClient(clustertest.Client(t, s)).ListTopics(ctx)
+	topics, err := kadm.NewClient(kafkatest.Client(t, s)).ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 )
 
 // Instances of one group that are built at the same moment, on a cluster
@@ -23,7 +24,7 @@ func TestInstancesStartingTogether(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input := goka.Stream("together-in")
-	clustertest.EnsureTopics(t, s, input)
+	kafkatest.EnsureTopics(t, s, input)
 	gokaManager := func(brokers []string) (goka.TopicManager, error) {
 		tmc := goka.NewTopicManagerConfig()
 		tmc.Table.Replication = 1 // the embedded broker has one broker

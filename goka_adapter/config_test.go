@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 )
 
 // Misconfigurations are errors from New and NewProcessor, never panics.
@@ -32,7 +33,7 @@ func TestMisconfiguration(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const input = goka.Stream("config-in")
-	clustertest.EnsureTopics(t, s, input)
+	kafkatest.EnsureTopics(t, s, input)
 	noop := func(goka.Context, any) {}
 
 	t.Run("nil graph", func(t *testing.T) {
@@ -89,7 +90,7 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 	)
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, input)
+	kafkatest.EnsureTopics(t, s, input)
 	a := adapterFor(t, s)
 	g := goka.DefineGroup(group,
 		goka.Input(input, new(codec.String), a.Async(func(ctx goka.Context, _ any) {
@@ -101,7 +102,7 @@ func TestAsyncStateWithoutPersistFailsAtRuntime(t *testing.T) {
 		t.Fatalf("NewProcessor: %v (the misuse is only found at runtime)", err)
 	}
 	r := run(t, proc)
-	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "k1", 1))
+	kafkatest.Produce(t, kafkatest.Client(t, s), seqRecord(string(input), "k1", 1))
 	err = r.wait(t, 30*time.Second)
 	if !errors.Is(err, gokaadapter.ErrStateless) {
 		t.Fatalf("Run: %v, want an error wrapping ErrStateless", err)

@@ -14,6 +14,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -76,8 +77,8 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 	const lateKey, lateFor = "k20", 300 * time.Millisecond
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	kafkatest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
 		return seqGraph(a, group, input, output, cb)
 	}
@@ -117,12 +118,12 @@ func TestStopWithoutDrainLosesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	n := produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+	n := produceSequences(t, kafkatest.Client(t, s), string(input), keys, perKey)
 
 	// Everything but the blocked records and those queued behind them on
 	// their keys finishes.
 	finishable := n - len(blockedKeys)*(perKey-blockedSeq+1)
-	clustertest.Consume(t, s, string(output), finishable, 30*time.Second)
+	kafkatest.Consume(t, s, string(output), finishable, 30*time.Second)
 	await.Until(t, 30*time.Second, "the blocked records to start", func() bool {
 		mu.Lock()
 		defer mu.Unlock()

@@ -19,6 +19,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -272,9 +273,9 @@ func (r *fuzzRun) checkMark(topic string, partition int32, next int64) {
 func (r *fuzzRun) run(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, r.input, r.output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
-	cl := clustertest.Client(t, s, kgo.ProducerBatchMaxBytes(1<<20))
+	kafkatest.EnsureTopics(t, s, r.input, r.output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
+	cl := kafkatest.Client(t, s, kgo.ProducerBatchMaxBytes(1<<20))
 	t.Cleanup(func() { close(r.release) }) // before the goroutine leak check
 
 	// The input: written before the first processor starts, so that it

@@ -14,7 +14,7 @@ import (
 	"github.com/lovoo/goka/storage"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
-	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -392,7 +392,7 @@ func consumeToEnd(t testing.TB, s kafka.Settings, adm *kadm.Client, topic string
 	if total == 0 {
 		return nil
 	}
-	return clustertest.Consume(t, s, topic, total, timeout)
+	return kafkatest.Consume(t, s, topic, total, timeout)
 }
 
 // seqGraph is the group most tests run: cb, async, on input, emitting seqMsg

@@ -10,6 +10,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -29,7 +30,7 @@ func TestRunLeavesNoGoroutines(t *testing.T) {
 	)
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	// Everything that exists now (the cluster, the test's own goroutines)
 	// may outlive the processor. What starts after this must be gone at the
 	// end. The test's clients are therefore closed explicitly below.

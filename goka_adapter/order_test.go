@@ -14,6 +14,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -43,7 +44,7 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 	)
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	opts := []gokaadapter.Option{gokaadapter.WithExecutor(asyncdsl.WithWorkers(64), asyncdsl.WithSeed(1))}
 	if producer != nil {
 		opts = append(opts, gokaadapter.WithProducerBuilder(producer(s)))
@@ -71,8 +72,8 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 	proc := newSeqProcessor(t, a, s, group, input, output, step)
 	r := run(t, proc)
 
-	n := produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
-	recs := clustertest.Consume(t, s, string(output), n, 60*time.Second)
+	n := produceSequences(t, kafkatest.Client(t, s), string(input), keys, perKey)
+	recs := kafkatest.Consume(t, s, string(output), n, 60*time.Second)
 
 	last := map[string]int{}
 	for _, rec := range recs {
@@ -88,7 +89,7 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 	if len(last) != keys {
 		t.Fatalf("outputs for %d keys, want %d", len(last), keys)
 	}
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	ends := endOffsets(t, adm, string(input))
 	await.Until(t, 30*time.Second, "committed offsets to reach the end of the input", func() bool {
 		got := committed(t, adm, string(group), string(input))
@@ -103,7 +104,7 @@ func testPerKeyOrder(t *testing.T, producer func(kafka.Settings) goka.ProducerBu
 		t.Fatalf("processor: %v", err)
 	}
 	// The group table holds every key's last sequence number.
-	table := clustertest.Consume(t, s, string(goka.GroupTable(group)), n, 30*time.Second)
+	table := kafkatest.Consume(t, s, string(goka.GroupTable(group)), n, 30*time.Second)
 	state := map[string]int64{}
 	for _, rec := range table {
 		v, err := new(codec.Int64).Decode(rec.Value)

@@ -16,6 +16,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/riffle-streams/riffle/tracing"
@@ -37,7 +38,7 @@ func misplaced(topic string, partitions int, keys ...string) []*kgo.Record {
 
 // manualClient writes each record to its Partition field.
 func manualClient(t testing.TB, s kafka.Settings) *kgo.Client {
-	return clustertest.Client(t, s, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	return kafkatest.Client(t, s, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 }
 
 // Records written to a partition that their key does not hash to are
@@ -48,8 +49,8 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	kafkatest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	logs := &logcapture.Log{}
 	a := adapterFor(t, s, gokaadapter.WithLogger(logs.Logger()))
 	var (
@@ -74,7 +75,7 @@ func TestMispartitionedCountedAndLoggedOnce(t *testing.T) {
 			recs = append(recs, g)
 		}
 	}
-	clustertest.Produce(t, manualClient(t, s), append(recs, bad...)...)
+	kafkatest.Produce(t, manualClient(t, s), append(recs, bad...)...)
 	waitCommitted(t, adm, name, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
 
 	want := map[int32]int64{0: 0, 1: 3, 2: 0, 3: 1}
@@ -125,7 +126,7 @@ func TestStrictPartitioning(t *testing.T) {
 	const partitions = 4
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	type result struct {
 		a      *gokaadapter.Adapter
 		r      *running
@@ -136,7 +137,7 @@ func TestStrictPartitioning(t *testing.T) {
 	start := func(t *testing.T, name string, opts ...gokaadapter.Option) result {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		clustertest.EnsureTopics(t, s, input, output)
+		kafkatest.EnsureTopics(t, s, input, output)
 		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger((&logcapture.Log{}).Logger())}, opts...)...)
 		var (
 			mu   sync.Mutex
@@ -153,7 +154,7 @@ func TestStrictPartitioning(t *testing.T) {
 		bad := misplaced(string(input), partitions, keysOfPartition("bad", 0, partitions, 1)...)[0] // in partition 1
 		g1, g2 := seqRecord(string(input), good[0], 1), seqRecord(string(input), good[1], 1)
 		g1.Partition, g2.Partition = 1, 1
-		clustertest.Produce(t, manualClient(t, s), g1, bad, g2)
+		kafkatest.Produce(t, manualClient(t, s), g1, bad, g2)
 		return result{a: a, r: r, input: input, bad: bad, called: func(key string) int {
 			mu.Lock()
 			defer mu.Unlock()
@@ -201,7 +202,7 @@ func TestStrictPartitioning(t *testing.T) {
 
 	t.Run("dead letter", func(t *testing.T) {
 		res := start(t, "strict-dlq", gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)))
-		dead := clustertest.Consume(t, s, "strict-dlq-dead-letters", 1, 30*time.Second)
+		dead := kafkatest.Consume(t, s, "strict-dlq-dead-letters", 1, 30*time.Second)
 		h := headerMap(dead[0])
 		if string(dead[0].Key) != string(res.bad.Key) || h[gokaadapter.HeaderOffset] != strconv.FormatInt(res.bad.Offset, 10) {
 			t.Errorf("dead letter key %q offset %s, want the misplaced record (key %q offset %d)", dead[0].Key, h[gokaadapter.HeaderOffset], res.bad.Key, res.bad.Offset)
@@ -223,8 +224,8 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	kafkatest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	logs := &logcapture.Log{}
 	a := adapterFor(t, s, gokaadapter.WithStrictPartitioning(), gokaadapter.WithLogger(logs.Logger()))
 	r := run(t, newSeqProcessor(t, a, s, goka.Group(name), input, output, func(goka.Context, any) {}))
@@ -237,7 +238,7 @@ func TestCorrectlyPartitionedNeverFlagged(t *testing.T) {
 		}
 		recs[i] = &kgo.Record{Topic: string(input), Key: key, Value: []byte(`{"k":"x","s":1}`)}
 	}
-	clustertest.Produce(t, clustertest.Client(t, s), recs...)
+	kafkatest.Produce(t, kafkatest.Client(t, s), recs...)
 	// Strict mode with the default fail policy: one flagged record would
 	// stop the processor before the input is committed.
 	waitCommitted(t, adm, name, string(input), endOffsets(t, adm, string(input)), 60*time.Second)
@@ -264,13 +265,13 @@ func TestMurmur2ProducedInput(t *testing.T) {
 	const partitions, keys, perKey = 4, 40, 3
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(clustertest.Client(t, s))
-	javaLike := clustertest.Client(t, s, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
+	javaLike := kafkatest.Client(t, s, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 
 	runGroup := func(t *testing.T, name string, gokaOpts []goka.ProcessorOption, opts ...gokaadapter.Option) (flagged int64, stateFound int) {
 		t.Helper()
 		input, output := goka.Stream(name+"-in"), goka.Stream(name+"-out")
-		clustertest.EnsureTopics(t, s, input, output)
+		kafkatest.EnsureTopics(t, s, input, output)
 		a := adapterFor(t, s, append([]gokaadapter.Option{gokaadapter.WithLogger((&logcapture.Log{}).Logger())}, opts...)...)
 		g := goka.DefineGroup(goka.Group(name),
 			goka.Input(input, seqCodec{}, a.Async(func(ctx goka.Context, msg any) {

@@ -14,6 +14,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -40,13 +41,13 @@ type policyCase struct {
 func startPolicyCase(t *testing.T, s kafka.Settings, name string, poison func(ctx goka.Context), opts ...gokaadapter.Option) *policyCase {
 	t.Helper()
 	pc := &policyCase{
-		t: t, s: s, adm: kadm.NewClient(clustertest.Client(t, s)),
+		t: t, s: s, adm: kadm.NewClient(kafkatest.Client(t, s)),
 		group:  goka.Group("policy-" + name),
 		input:  goka.Stream("policy-" + name + "-in"),
 		output: goka.Stream("policy-" + name + "-out"),
 	}
 	pc.poisonAt.Store(-1)
-	clustertest.EnsureTopics(t, s, pc.input, pc.output)
+	kafkatest.EnsureTopics(t, s, pc.input, pc.output)
 	a := adapterFor(t, s, opts...)
 	cb := func(ctx goka.Context, msg any) {
 		if ctx.Key() == "poison" {
@@ -82,14 +83,14 @@ func (pc *policyCase) produceAround() int32 {
 	for _, k := range keysOfPartition("after", p, 4, 5) {
 		recs = append(recs, seqRecord(string(pc.input), k, 1))
 	}
-	clustertest.Produce(pc.t, clustertest.Client(pc.t, pc.s), recs...)
+	kafkatest.Produce(pc.t, kafkatest.Client(pc.t, pc.s), recs...)
 	return p
 }
 
 // deadLetter reads the one dead letter of the group.
 func (pc *policyCase) deadLetter() *kgo.Record {
 	pc.t.Helper()
-	recs := clustertest.Consume(pc.t, pc.s, string(pc.group)+"-dead-letters", 1, 30*time.Second)
+	recs := kafkatest.Consume(pc.t, pc.s, string(pc.group)+"-dead-letters", 1, 30*time.Second)
 	if len(recs) != 1 {
 		pc.t.Fatalf("%d dead letters, want 1", len(recs))
 	}
@@ -100,7 +101,7 @@ func (pc *policyCase) deadLetter() *kgo.Record {
 func (pc *policyCase) outputKeys() map[string]bool {
 	pc.t.Helper()
 	keys := map[string]bool{}
-	for _, r := range clustertest.Consume(pc.t, pc.s, string(pc.output), 10, 30*time.Second) {
+	for _, r := range kafkatest.Consume(pc.t, pc.s, string(pc.output), 10, 30*time.Second) {
 		keys[string(r.Key)] = true
 	}
 	return keys

@@ -17,6 +17,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
@@ -51,8 +52,8 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 	// of that and fails after Net.ReadTimeout (10 s). A shorter heartbeat
 	// keeps the hand-over well inside that bound.
 	s.Sarama.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
-	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	kafkatest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	writes := newWriteLog(string(goka.GroupTable(group)))
 
 	build := func(a *gokaadapter.Adapter, cb goka.ProcessCallback) *goka.GroupGraph {
@@ -122,7 +123,7 @@ func TestRebalanceLosesNothingAndKeepsOneWriter(t *testing.T) {
 	})
 
 	runA := run(t, procA)
-	produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
+	produceSequences(t, kafkatest.Client(t, s), string(input), keys, perKey)
 	await.Until(t, 30*time.Second, "A to hold a record of every key in flight", func() bool { return heldA.Load() >= keys })
 
 	joinStart := time.Now()

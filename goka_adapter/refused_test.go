@@ -17,6 +17,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -63,10 +64,10 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			c := clustertest.Start(t, broker.WithPartitions(4))
 			s := c.Settings()
-			adm := kadm.NewClient(clustertest.Client(t, s))
+			adm := kadm.NewClient(kafkatest.Client(t, s))
 			group := "oversized-dlq-" + name
 			input, output, dlq := goka.Stream(group+"-in"), goka.Stream(group+"-out"), group+"-rejects"
-			clustertest.EnsureTopics(t, s, input, output)
+			kafkatest.EnsureTopics(t, s, input, output)
 			createSmallTopic(t, adm, dlq)
 			logs := &logcapture.Log{}
 			start := func() *running {
@@ -94,9 +95,9 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 			value := make([]byte, 4*maxMessageBytes)
 			_, _ = rand.NewChaCha8([32]byte{1}).Read(value)
 			big := &kgo.Record{Topic: string(input), Key: []byte("big"), Value: value}
-			clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "big", 1), big, seqRecord(string(input), "big", 2))
+			kafkatest.Produce(t, kafkatest.Client(t, s), seqRecord(string(input), "big", 1), big, seqRecord(string(input), "big", 2))
 
-			dead := clustertest.Consume(t, s, dlq, 1, 30*time.Second)[0]
+			dead := kafkatest.Consume(t, s, dlq, 1, 30*time.Second)[0]
 			h := headerMap(dead)
 			if len(dead.Value) != 0 {
 				t.Errorf("reduced dead letter has a value of %d bytes", len(dead.Value))
@@ -124,7 +125,7 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 			}
 			// The key's records around it are processed, and the group
 			// commits past it.
-			if got := clustertest.Consume(t, s, string(output), 2, 30*time.Second); len(got) != 2 {
+			if got := kafkatest.Consume(t, s, string(output), 2, 30*time.Second); len(got) != 2 {
 				t.Errorf("%d outputs, want 2", len(got))
 			}
 			waitCommitted(t, adm, group, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
@@ -141,8 +142,8 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 
 			// A restart finds nothing to stop on and keeps processing.
 			r = start()
-			clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "big", 3))
-			if got := clustertest.Consume(t, s, string(output), 3, 30*time.Second); len(got) != 3 {
+			kafkatest.Produce(t, kafkatest.Client(t, s), seqRecord(string(input), "big", 3))
+			if got := kafkatest.Consume(t, s, string(output), 3, 30*time.Second); len(got) != 3 {
 				t.Errorf("%d outputs after the restart, want 3", len(got))
 			}
 			waitCommitted(t, adm, group, string(input), endOffsets(t, adm, string(input)), 30*time.Second)
@@ -184,7 +185,7 @@ func TestRefusedEmit(t *testing.T) {
 			if name == "franz-go" {
 				producer = s.KgoProducerBuilder(kgo.ProducerBatchMaxBytes(maxMessageBytes))
 			}
-			adm := kadm.NewClient(clustertest.Client(t, s))
+			adm := kadm.NewClient(kafkatest.Client(t, s))
 			start := func(t *testing.T, policy string, opts ...gokaadapter.Option) *policyCase {
 				caseName := "refused-" + policy + "-" + name
 				output := goka.Stream("policy-" + caseName + "-out")
@@ -252,7 +253,7 @@ func TestEmitRefusedByTheBroker(t *testing.T) {
 	for _, name := range []string{"sarama", "franz-go"} {
 		t.Run(name, func(t *testing.T) {
 			s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
-			adm := kadm.NewClient(clustertest.Client(t, s))
+			adm := kadm.NewClient(kafkatest.Client(t, s))
 			caseName := "broker-refused-" + name
 			output := goka.Stream("policy-" + caseName + "-out")
 			createSmallTopic(t, adm, string(output))
@@ -264,7 +265,7 @@ func TestEmitRefusedByTheBroker(t *testing.T) {
 			for _, k := range keysOfPartition("other", (p+1)%4, 4, 10) {
 				recs = append(recs, seqRecord(string(pc.input), k, 1))
 			}
-			clustertest.Produce(t, clustertest.Client(t, s), recs...)
+			kafkatest.Produce(t, kafkatest.Client(t, s), recs...)
 			waitCommitted(t, pc.adm, string(pc.group), string(pc.input), endOffsets(t, pc.adm, string(pc.input)), 30*time.Second)
 			checkGoodOutputs(t, pc)
 			if counts := pc.r.proc.Adapter().Executor().Stats().Counts; counts.Skipped != 1 || counts.Refused != 1 {
@@ -298,10 +299,10 @@ var errRejected = errors.New("remote service rejected the order")
 func TestStopErrorIsShort(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	const later = 200
 	group, input := goka.Group("short-stop"), goka.Stream("short-stop-in")
-	clustertest.EnsureTopics(t, s, input)
+	kafkatest.EnsureTopics(t, s, input)
 	p := keyPartition("poison", 4)
 	// The poison record fails once every later record of its partition
 	// has run: they are all in flight (finished, held back) then.
@@ -324,7 +325,7 @@ func TestStopErrorIsShort(t *testing.T) {
 	for _, k := range keysOfPartition("after", p, 4, later) {
 		recs = append(recs, seqRecord(string(input), k, 1))
 	}
-	clustertest.Produce(t, clustertest.Client(t, s), recs...)
+	kafkatest.Produce(t, kafkatest.Client(t, s), recs...)
 	poisonAt := recs[0].Offset
 
 	err = r.wait(t, 60*time.Second)
@@ -366,9 +367,9 @@ func (encodeFailsCodec) Encode(any) ([]byte, error) {
 // the record after every restart).
 func TestDeadLetterOfAValueItsCodecCannotEncode(t *testing.T) {
 	s := clustertest.Start(t, broker.WithPartitions(4)).Settings()
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	group, input := "encode-fails", goka.Stream("encode-fails-in")
-	clustertest.EnsureTopics(t, s, input)
+	kafkatest.EnsureTopics(t, s, input)
 	a := adapterFor(t, s, gokaadapter.WithExecutor(asyncdsl.WithErrorPolicy(asyncdsl.DeadLetterOnError)))
 	g := goka.DefineGroup(goka.Group(group), a.Input(input, encodeFailsCodec{}, func(ctx goka.Context, _ any) {
 		if ctx.Key() == "poison" {
@@ -382,8 +383,8 @@ func TestDeadLetterOfAValueItsCodecCannotEncode(t *testing.T) {
 	r := run(t, proc)
 	poison := seqRecord(string(input), "poison", 1)
 	poison.Headers = []kgo.RecordHeader{{Key: "trace-id", Value: []byte("abc")}}
-	clustertest.Produce(t, clustertest.Client(t, s), poison, seqRecord(string(input), "good", 1))
-	dead := clustertest.Consume(t, s, group+"-dead-letters", 1, 30*time.Second)[0]
+	kafkatest.Produce(t, kafkatest.Client(t, s), poison, seqRecord(string(input), "good", 1))
+	dead := kafkatest.Consume(t, s, group+"-dead-letters", 1, 30*time.Second)[0]
 	h := headerMap(dead)
 	if len(dead.Value) != 0 || !strings.Contains(h[gokaadapter.HeaderReduced], "cannot encode") ||
 		h[gokaadapter.HeaderValueSize] != "-1" || h["trace-id"] != "abc" ||

@@ -13,6 +13,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -55,7 +56,7 @@ func TestRejoinAfterJoinTimeout(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := withReadTimeout(c.Settings())
 	const group, input, output = "rejoin-timeout", "rejoin-timeout-in", "rejoin-timeout-out"
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	// The first two JoinGroups are never answered.
 	controlJoins(c.Kfake(), group, func(n int64, _ *kmsg.JoinGroupRequest) (kmsg.Response, bool) { return nil, n <= 2 })
 
@@ -68,7 +69,7 @@ func TestRejoinAfterJoinTimeout(t *testing.T) {
 		t.Fatalf("Run returned after the join timeouts: %v", r.err)
 	default:
 	}
-	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(input, "k", 1))
+	kafkatest.Produce(t, kafkatest.Client(t, s), seqRecord(input, "k", 1))
 	await.Until(t, 30*time.Second, "the record processed after the rejoins", func() bool { return seen.Load() == 1 })
 
 	st := a.RejoinStats()
@@ -87,7 +88,7 @@ func TestRejoinGivesUp(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := withReadTimeout(c.Settings())
 	const group, input, output = "rejoin-budget", "rejoin-budget-in", "rejoin-budget-out"
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	joins := controlJoins(c.Kfake(), group, func(int64, *kmsg.JoinGroupRequest) (kmsg.Response, bool) { return nil, true })
 
 	a := adapterFor(t, s, gokaadapter.WithRejoin(gokaadapter.Rejoin{MaxAttempts: 2, InitialBackoff: 10 * time.Millisecond}))
@@ -114,7 +115,7 @@ func TestRejoinNotOnPermanentError(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
 	const group, input, output = "rejoin-denied", "rejoin-denied-in", "rejoin-denied-out"
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	controlJoins(c.Kfake(), group, func(_ int64, req *kmsg.JoinGroupRequest) (kmsg.Response, bool) {
 		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
 		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
@@ -140,7 +141,7 @@ func TestWithoutRejoin(t *testing.T) {
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := withReadTimeout(c.Settings())
 	const group, input, output = "rejoin-off", "rejoin-off-in", "rejoin-off-out"
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	controlJoins(c.Kfake(), group, func(n int64, _ *kmsg.JoinGroupRequest) (kmsg.Response, bool) { return nil, n == 1 })
 	a := adapterFor(t, s, gokaadapter.WithoutRejoin())
 	proc := newSeqProcessor(t, a, s, group, input, output, func(goka.Context, any) {})

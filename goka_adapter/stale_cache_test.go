@@ -12,6 +12,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/internal/logcapture"
 )
 
@@ -34,7 +35,7 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 		c := clustertest.Start(t, broker.WithPartitions(4))
 		defer c.Close()
 		s := c.Settings()
-		clustertest.EnsureTopics(t, s, input, output)
+		kafkatest.EnsureTopics(t, s, input, output)
 		a, err := gokaadapter.New(gokaadapter.WithExecutor(asyncdsl.WithWorkers(8)))
 		if err != nil {
 			t.Fatal(err)
@@ -51,8 +52,8 @@ func TestCacheAheadOfTopicIsRebuilt(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := run(t, proc)
-		produceSequences(t, clustertest.Client(t, s), string(input), keys, perKey)
-		out := decodeSeqs(t, clustertest.Consume(t, s, string(output), keys*perKey, 30*time.Second))
+		produceSequences(t, kafkatest.Client(t, s), string(input), keys, perKey)
+		out := decodeSeqs(t, kafkatest.Consume(t, s, string(output), keys*perKey, 30*time.Second))
 		if err := r.stop(t); err != nil {
 			t.Fatalf("processor: %v", err)
 		}

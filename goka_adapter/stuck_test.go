@@ -14,6 +14,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -115,8 +116,8 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		input  = goka.Stream("stuck-in")
 		output = goka.Stream("stuck-out")
 	)
-	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	kafkatest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	sc := newStuckCallbacks(t)
 	sc.block("hang#1")
 	sc.block("later#1")
@@ -137,7 +138,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 		recs = append(recs, seqRecord(string(input), k, 1))
 	}
 	start := time.Now()
-	clustertest.Produce(t, clustertest.Client(t, s), recs...)
+	kafkatest.Produce(t, kafkatest.Client(t, s), recs...)
 	waitCommitted(t, adm, string(group), string(input), endOffsets(t, adm, string(input)), 60*time.Second)
 	t.Logf("input committed %s after the produce, with the callback still blocked", time.Since(start).Round(time.Millisecond))
 	if sc.blocked.Load() != 1 {
@@ -174,7 +175,7 @@ func TestStuckCallbackMovesOnAndIsFenced(t *testing.T) {
 	}
 
 	// later#1 blocks in its call when the processor is cancelled.
-	clustertest.Produce(t, clustertest.Client(t, s), seqRecord(string(input), "later", 1))
+	kafkatest.Produce(t, kafkatest.Client(t, s), seqRecord(string(input), "later", 1))
 	await.Until(t, 30*time.Second, "later#1 to block", func() bool { return sc.blocked.Load() == 2 })
 	stopStart := time.Now()
 	r.cancel()

@@ -12,6 +12,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -30,7 +31,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	)
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, asyncIn, syncIn, output)
+	kafkatest.EnsureTopics(t, s, asyncIn, syncIn, output)
 	// One key per partition: a waiting sync callback blocks its partition,
 	// so with one key each, every sync callback arrives while its key's
 	// async records are still held.
@@ -75,7 +76,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	cl := clustertest.Client(t, s)
+	cl := kafkatest.Client(t, s)
 
 	var recs []*kgo.Record
 	for i := 0; i < perKey; i++ {
@@ -83,7 +84,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 			recs = append(recs, &kgo.Record{Topic: string(asyncIn), Key: []byte(k), Value: []byte("inc")})
 		}
 	}
-	clustertest.Produce(t, cl, recs...)
+	kafkatest.Produce(t, cl, recs...)
 	// The async records were all delivered (their sync successors are
 	// produced only now, so goka delivers those after them).
 	await.Until(t, 30*time.Second, "the async records to be submitted", func() bool {
@@ -93,7 +94,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	for _, k := range keys {
 		recs = append(recs, &kgo.Record{Topic: string(syncIn), Key: []byte(k), Value: []byte("report")})
 	}
-	clustertest.Produce(t, cl, recs...)
+	kafkatest.Produce(t, cl, recs...)
 	for range keys {
 		select {
 		case <-syncEntered:
@@ -103,7 +104,7 @@ func TestSyncCallbackWaitsForAsyncWorkOnItsKey(t *testing.T) {
 	}
 	close(gate)
 
-	outs := clustertest.Consume(t, s, string(output), len(keys)*(perKey+1), 30*time.Second)
+	outs := kafkatest.Consume(t, s, string(output), len(keys)*(perKey+1), 30*time.Second)
 	byKey := map[string][]string{}
 	for _, o := range outs {
 		byKey[string(o.Key)] = append(byKey[string(o.Key)], string(o.Value))

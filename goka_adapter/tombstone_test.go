@@ -15,6 +15,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -61,8 +62,8 @@ func testTombstoneBehindSlowRecord(t *testing.T, mode goka.NilHandling) {
 	group, input, output := goka.Group(name), goka.Stream(name+"-in"), goka.Stream(name+"-out")
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, input, output)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	kafkatest.EnsureTopics(t, s, input, output)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	// Three keys of partition p: the slow record, the tombstone, and a
 	// fast record behind both.
 	keys := keysOfPartition("ts", p, partitions, 3)
@@ -125,8 +126,8 @@ func testTombstoneBehindSlowRecord(t *testing.T, mode goka.NilHandling) {
 		t.Fatal(err)
 	}
 	r := run(t, proc)
-	cl := clustertest.Client(t, s)
-	clustertest.Produce(t, cl,
+	cl := kafkatest.Client(t, s)
+	kafkatest.Produce(t, cl,
 		seqRecord(string(input), slowKey, 1),
 		&kgo.Record{Topic: string(input), Key: []byte(deadKey)}, // Value nil: a tombstone
 		seqRecord(string(input), fastKey, 1),

@@ -10,6 +10,7 @@ import (
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -30,7 +31,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	)
 	c := clustertest.Start(t, broker.WithPartitions(4))
 	s := c.Settings()
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	slowKey := keysOfPartition("slow", slowP, partitions, 1)[0]
 	// Keys of the slow partition, and keys of the others, for the records
 	// that finish while the slow one runs.
@@ -60,8 +61,8 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	}
 	proc := newSeqProcessor(t, a, s, group, input, output, cb)
 	r := run(t, proc)
-	cl := clustertest.Client(t, s)
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	cl := kafkatest.Client(t, s)
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 
 	// Records of other keys before the slow record in its partition, the
 	// slow record, then records of other keys behind it in its partition
@@ -70,14 +71,14 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 	for _, k := range sameP {
 		before = append(before, seqRecord(string(input), k, 1))
 	}
-	clustertest.Produce(t, cl, before...)
-	clustertest.Produce(t, cl, seqRecord(string(input), slowKey, 1))
+	kafkatest.Produce(t, cl, before...)
+	kafkatest.Produce(t, cl, seqRecord(string(input), slowKey, 1))
 	for seq := 2; seq <= 5; seq++ {
 		for _, k := range append(append([]string(nil), sameP...), otherP...) {
 			recs = append(recs, seqRecord(string(input), k, seq))
 		}
 	}
-	clustertest.Produce(t, cl, recs...)
+	kafkatest.Produce(t, cl, recs...)
 
 	var slowOffset int64
 	select {
@@ -86,7 +87,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		t.Fatal("the slow record did not start")
 	}
 	// Every record but the slow one finished: its output is visible.
-	clustertest.Consume(t, s, string(output), len(before)+len(recs), 30*time.Second)
+	kafkatest.Consume(t, s, string(output), len(before)+len(recs), 30*time.Second)
 
 	ends := endOffsets(t, adm, string(input))
 	if slowOffset == 0 || ends[slowP] <= slowOffset+1 {
@@ -129,7 +130,7 @@ func TestCommitWatermarkHoldsBehindSlowRecord(t *testing.T) {
 		for _, k := range otherP {
 			more = append(more, seqRecord(string(input), k, 10*wave))
 		}
-		clustertest.Produce(t, cl, more...)
+		kafkatest.Produce(t, cl, more...)
 		wantOthers := map[int32]int64{}
 		for p, end := range endOffsets(t, adm, string(input)) {
 			if p != slowP {

@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -75,17 +76,17 @@ func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 	if err := s.EnsureTopics(ctx, viaGoka, viaBuilder); err != nil {
 		t.Fatalf("EnsureTopics: %v", err)
 	}
-	emit(t, s, viaGoka, keys(n), "v")
+	kafkatest.Emit(t, s, viaGoka, kafkatest.Keys(n), "v")
 
 	tombstone := func(k string) bool { return k == "key-7" || k == "key-700" }
-	acks := emitAll(t, newKgoProducer(t, s), viaBuilder, keys(n), func(k string) []byte {
+	acks := emitAll(t, newKgoProducer(t, s), viaBuilder, kafkatest.Keys(n), func(k string) []byte {
 		if tombstone(k) {
 			return nil
 		}
 		return []byte("value of " + k)
 	})
 
-	gokaRecs, err := consume(ctx, t, s, viaGoka, n)
+	gokaRecs, err := kafkatest.ConsumeContext(ctx, s, viaGoka, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestKgoProducerPartitionsAndAcksAsGoka(t *testing.T) {
 	for _, r := range gokaRecs {
 		gokaPartition[string(r.Key)] = r.Partition
 	}
-	recs, err := consume(ctx, t, s, viaBuilder, n)
+	recs, err := kafkatest.ConsumeContext(ctx, s, viaBuilder, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestKgoProducerRunsAProcessor(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// One changelog record per input record (and the warm-up record's).
-	changelog, err := consume(ctx, t, s, string(goka.GroupTable("kgo-round-trip")), records+1)
+	changelog, err := kafkatest.ConsumeContext(ctx, s, string(goka.GroupTable("kgo-round-trip")), records+1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestKgoProducerCloseFlushes(t *testing.T) {
 		finished int
 		failed   []error
 	)
-	for _, k := range keys(n) {
+	for _, k := range kafkatest.Keys(n) {
 		p.Emit("close-flushes", k, []byte("v")).Then(func(err error) {
 			mu.Lock()
 			defer mu.Unlock()

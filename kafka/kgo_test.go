@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -73,10 +74,10 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 				t.Fatalf("EnsureTopics: %v", err)
 			}
 
-			emit(t, s, goka.Stream(viaGoka), keys(n), "v")
-			cl := clustertest.Client(t, s)
+			kafkatest.Emit(t, s, goka.Stream(viaGoka), kafkatest.Keys(n), "v")
+			cl := kafkatest.Client(t, s)
 			recs := make([]*kgo.Record, 0, n)
-			for _, k := range keys(n) {
+			for _, k := range kafkatest.Keys(n) {
 				recs = append(recs, &kgo.Record{Topic: viaKgo, Key: []byte(k), Value: []byte("v")})
 			}
 			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -84,7 +85,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 			}
 
 			partitionOf := func(topic string) map[string]int32 {
-				recs, err := consume(ctx, t, s, topic, n)
+				recs, err := kafkatest.ConsumeContext(ctx, s, topic, n)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -96,7 +97,7 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 			}
 			gokaParts, kgoParts := partitionOf(viaGoka), partitionOf(viaKgo)
 			used := map[int32]bool{}
-			for _, k := range keys(n) {
+			for _, k := range kafkatest.Keys(n) {
 				if gokaParts[k] != kgoParts[k] {
 					t.Errorf("key %s: goka partition %d, franz-go partition %d", k, gokaParts[k], kgoParts[k])
 				}
@@ -108,13 +109,13 @@ func TestKgoProducerPartitionsAsGoka(t *testing.T) {
 
 			// goka's processor looks a key up in the partition its hasher
 			// names; it finds each count only if franz-go put the key there.
-			p := startProcessor(t, s, counterGroup(goka.Group("count-"+viaKgo), goka.Stream(viaKgo), goka.Stream(viaKgo+"-out")))
+			p := kafkatest.StartProcessor(t, s, kafkatest.CounterGroup(goka.Group("count-"+viaKgo), goka.Stream(viaKgo), goka.Stream(viaKgo+"-out")))
 			// Processor.Get before the processor is ready races with goka's
 			// partition setup (the race detector reports it).
 			if err := p.WaitForReadyContext(ctx); err != nil {
 				t.Fatalf("WaitForReady: %v", err)
 			}
-			for _, k := range keys(n) {
+			for _, k := range kafkatest.Keys(n) {
 				await.Until(t, 10*time.Second, "the count of "+k, func() bool {
 					v, err := p.Get(k)
 					return err == nil && v != nil && v.(int64) == 1

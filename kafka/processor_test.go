@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/codec"
 	"github.com/riffle-streams/riffle/internal/await"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -25,7 +26,7 @@ type roundTripTimes struct {
 	callbacks time.Duration // from the first emit to the last callback
 }
 
-// roundTrip runs a counterGroup processor with s (and opts after s's
+// roundTrip runs a kafkatest.CounterGroup processor with s (and opts after s's
 // options), emits records records over keys keys into its input with a goka
 // emitter, and checks that the output topic gets every record, the table
 // every count, and the committed offsets every input.
@@ -51,7 +52,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 		callbacks    atomic.Int64
 		lastCallback atomic.Int64
 	)
-	p := startProcessor(t, s, counterGroup(group, input, output), append(opts, goka.WithContextWrapper(func(c goka.Context) goka.Context {
+	p := kafkatest.StartProcessor(t, s, kafkatest.CounterGroup(group, input, output), append(opts, goka.WithContextWrapper(func(c goka.Context) goka.Context {
 		lastCallback.Store(time.Now().UnixNano())
 		callbacks.Add(1)
 		return c
@@ -81,7 +82,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 	}
 	out := make(chan consumed, 1)
 	go func() {
-		recs, err := consume(ctx, t, s, string(output), records+1)
+		recs, err := kafkatest.ConsumeContext(ctx, s, string(output), records+1)
 		out <- consumed{len(recs), time.Now(), err}
 	}()
 
@@ -122,7 +123,7 @@ func roundTrip(t *testing.T, s kafka.Settings, name string, records, keys int, o
 		})
 	}
 
-	adm := kadm.NewClient(clustertest.Client(t, s))
+	adm := kadm.NewClient(kafkatest.Client(t, s))
 	await.Until(t, 10*time.Second, "committed offsets", func() bool {
 		ok, err := committedCovers(ctx, adm, string(group), string(input))
 		if err != nil {

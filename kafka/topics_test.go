@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/kafka"
 	"github.com/twmb/franz-go/pkg/kadm"
 )
@@ -39,7 +40,7 @@ func TestEnsureTopics(t *testing.T) {
 	if err := two.EnsureTopics(ctx, "d"); err != nil {
 		t.Fatalf("EnsureTopics with 2 partitions: %v", err)
 	}
-	details, err := kadm.NewClient(clustertest.Client(t, s)).ListTopics(ctx, "a", "b", "d")
+	details, err := kadm.NewClient(kafkatest.Client(t, s)).ListTopics(ctx, "a", "b", "d")
 	if err != nil {
 		t.Fatal(err)
 	}

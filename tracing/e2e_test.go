@@ -13,6 +13,7 @@ import (
 	"github.com/riffle-streams/riffle/broker"
 	gokaadapter "github.com/riffle-streams/riffle/goka_adapter"
 	"github.com/riffle-streams/riffle/internal/clustertest"
+	"github.com/riffle-streams/riffle/internal/kafkatest"
 	"github.com/riffle-streams/riffle/tracing"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
@@ -39,7 +40,7 @@ func TestRecordTraceEndToEnd(t *testing.T) {
 	tr := tel.tracing(t)
 
 	s := clustertest.Start(t, broker.WithPartitions(2)).Settings()
-	clustertest.EnsureTopics(t, s, input, output)
+	kafkatest.EnsureTopics(t, s, input, output)
 	a, err := gokaadapter.New(
 		gokaadapter.WithConsumerGroupBuilder(s.ConsumerGroupBuilder()),
 		gokaadapter.WithProducerBuilder(s.ProducerBuilder()),
