@@ -1,6 +1,9 @@
 package riffle
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // Coordinates say which consumed record something is about: where it is
 // (topic, partition, offset) and its key. They are riffle's one way to name
@@ -18,4 +21,29 @@ type Coordinates struct {
 // by %q.
 func (c Coordinates) String() string {
 	return fmt.Sprintf("%s/%d@%d (key %q)", c.Topic, c.Partition, c.Offset, c.Key)
+}
+
+// IdempotencyKey returns a key that names the record at c as consumed by
+// group, for a remote service to deduplicate the calls made for it. It is
+// the same on every attempt and retry of the record and on every
+// redelivery after a crash or a rebalance, since those deliver the same
+// topic, partition and offset again; it differs between records and
+// between groups that read the same topic.
+//
+// The format is topic/partition@offset#group, with partition and offset in
+// decimal: "orders/3@42#billing". It is unambiguous: Kafka topic names
+// consist of [a-zA-Z0-9._-] only, so the topic ends at the first '/', the
+// numbers hold no '#', and the group, which may contain any character, is
+// last. The record key is not part of it, as the coordinates already
+// identify the record. This format does not change; a different one would
+// begin with a version marker ending in ':', a character no topic name
+// holds, so keys of the two could not be confused.
+//
+// The key names a position in a topic, not a content: a record written
+// twice (a producer's retry, or an upstream processor that emitted it again
+// after its own crash) is two records with two keys, and a topic deleted
+// and created again gives its new records the keys of the old ones.
+func (c Coordinates) IdempotencyKey(group string) string {
+	return c.Topic + "/" + strconv.FormatInt(int64(c.Partition), 10) + "@" +
+		strconv.FormatInt(c.Offset, 10) + "#" + group
 }

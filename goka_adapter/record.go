@@ -24,6 +24,21 @@ func CoordinatesOf(ctx goka.Context) riffle.Coordinates {
 	return riffle.Coordinates{Topic: string(ctx.Topic()), Partition: ctx.Partition(), Offset: ctx.Offset(), Key: ctx.Key()}
 }
 
+// IdempotencyKey returns the idempotency key of the record that ctx, the
+// context of a goka callback, was called with, for the callback's group:
+// riffle.Coordinates.IdempotencyKey of the record's topic, partition and
+// offset and of ctx.Group(). Pass it to remote services so that they can
+// deduplicate the calls of a record processed again after a retry, a crash
+// or a rebalance.
+//
+// It works with goka's own context, in plain callbacks, and with the
+// context an async callback gets, from the worker goroutine: that context
+// answers from the copy of the record taken when goka delivered it. The key
+// of a record is the same in either.
+func IdempotencyKey(ctx goka.Context) string {
+	return CoordinatesOf(ctx).IdempotencyKey(string(ctx.Group()))
+}
+
 // The headers map needs no copy: goka builds it for this one message
 // (HeadersFromSarama) and nothing in goka touches it once the callback
 // returned, and the worker only reads it.
