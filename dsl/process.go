@@ -55,6 +55,23 @@ func (c *StepContext) Record() Record {
 	return r
 }
 
+// IdempotencyKey returns the idempotency key of the record the group
+// consumed, for the compiled goka group that runs the step
+// (riffle.Coordinates.IdempotencyKey, GroupInfo.Name): the same on every
+// attempt and retry of the record and on every redelivery after a crash or
+// a rebalance, different for other records and other groups. Pass it to
+// remote services so that they can deduplicate the calls of a record that
+// is processed again.
+//
+// The key names the group's input record, not a call: steps fused into
+// one group, and every record a Process step forwards within the group,
+// see the same key, so calls that must each take effect once need keys of
+// their own, such as the key with a suffix that is the same on a replay
+// (the step's name, the forwarded record's key). After a repartition
+// (SelectKey, GroupBy, ...) the next group consumes the repartition topic,
+// and its key names that topic's record.
+func (c *StepContext) IdempotencyKey() string { return gokaadapter.IdempotencyKey(c.rc.g) }
+
 func (c *StepContext) stepContext() *StepContext { return c }
 
 // StateContext is implemented by the contexts of Process and ProcessValues
