@@ -67,7 +67,7 @@ func (c *StepContext) Record() Record {
 // one group, and every record a Process step forwards within the group,
 // see the same key, so calls that must each take effect once need keys of
 // their own, such as the key with a suffix that is the same on a replay
-// (the step's name, the forwarded record's key). After a repartition
+// (the step's name, the call's place in the step). After a repartition
 // (SelectKey, GroupBy, ...) the next group consumes the repartition topic,
 // and its key names that topic's record.
 func (c *StepContext) IdempotencyKey() string { return gokaadapter.IdempotencyKey(c.rc.g) }

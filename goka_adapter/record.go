@@ -31,10 +31,11 @@ func CoordinatesOf(ctx goka.Context) riffle.Coordinates {
 // deduplicate the calls of a record processed again after a retry, a crash
 // or a rebalance.
 //
-// It works with goka's own context, in plain callbacks, and with the
-// context an async callback gets, from the worker goroutine: that context
-// answers from the copy of the record taken when goka delivered it. The key
-// of a record is the same in either.
+// It works with goka's own context, in plain callbacks (during the
+// callback, like every method of goka's context), and with the context an
+// async callback gets, from the worker goroutine: that context answers from
+// the copy of the record taken when goka delivered it. The key of a record
+// is the same in either.
 func IdempotencyKey(ctx goka.Context) string {
 	return CoordinatesOf(ctx).IdempotencyKey(string(ctx.Group()))
 }
