@@ -99,6 +99,7 @@ func (g *group) syncFailure(log goka.Logger, ctx goka.Context, msg any, raw []by
 		headers[gokaadapter.HeaderPartition] = []byte(strconv.Itoa(int(ctx.Partition())))
 		headers[gokaadapter.HeaderOffset] = []byte(strconv.FormatInt(ctx.Offset(), 10))
 		headers[gokaadapter.HeaderGroup] = []byte(g.name)
+		headers[gokaadapter.HeaderIdempotencyKey] = []byte(gokaadapter.CoordinatesOf(ctx).IdempotencyKey(g.name))
 		headers[gokaadapter.HeaderTimestamp] = []byte(ctx.Timestamp().UTC().Format(deadLetterTimeFormat))
 		// goka commits the record only when this write is acknowledged.
 		ctx.Emit(goka.Stream(g.deadLetters), ctx.Key(), raw, goka.WithCtxEmitHeaders(headers))

@@ -77,10 +77,11 @@ func checkDeadLetter(t *testing.T, d, orig *kgo.Record, group, errPart string) {
 		t.Errorf("dead letter %s=%q, want the record as consumed, %s=%q", d.Key, d.Value, orig.Key, orig.Value)
 	}
 	for k, want := range map[string]string{
-		gokaadapter.HeaderTopic:     orig.Topic,
-		gokaadapter.HeaderPartition: strconv.Itoa(int(orig.Partition)),
-		gokaadapter.HeaderOffset:    strconv.FormatInt(orig.Offset, 10),
-		gokaadapter.HeaderGroup:     group,
+		gokaadapter.HeaderTopic:          orig.Topic,
+		gokaadapter.HeaderPartition:      strconv.Itoa(int(orig.Partition)),
+		gokaadapter.HeaderOffset:         strconv.FormatInt(orig.Offset, 10),
+		gokaadapter.HeaderGroup:          group,
+		gokaadapter.HeaderIdempotencyKey: fmt.Sprintf("%s/%d@%d#%s", orig.Topic, orig.Partition, orig.Offset, group),
 	} {
 		if got := header(d, k); got != want {
 			t.Errorf("dead letter of %s: header %s = %q, want %q", orig.Value, k, got, want)

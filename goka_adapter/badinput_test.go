@@ -115,10 +115,11 @@ func TestUndecodableInput(t *testing.T) {
 			delete(bad, string(d.Value))
 			h := headerMap(d)
 			want := map[string]string{
-				gokaadapter.HeaderTopic:     string(input),
-				gokaadapter.HeaderPartition: strconv.Itoa(int(orig.Partition)),
-				gokaadapter.HeaderOffset:    strconv.FormatInt(orig.Offset, 10),
-				gokaadapter.HeaderGroup:     "badinput-dlq",
+				gokaadapter.HeaderTopic:          string(input),
+				gokaadapter.HeaderPartition:      strconv.Itoa(int(orig.Partition)),
+				gokaadapter.HeaderOffset:         strconv.FormatInt(orig.Offset, 10),
+				gokaadapter.HeaderGroup:          "badinput-dlq",
+				gokaadapter.HeaderIdempotencyKey: fmt.Sprintf("%s/%d@%d#badinput-dlq", input, orig.Partition, orig.Offset),
 			}
 			for k, v := range want {
 				if h[k] != v {

@@ -22,6 +22,11 @@ const (
 	HeaderGroup     = "riffle.group"
 	HeaderAttempts  = "riffle.attempts"
 	HeaderTimestamp = "riffle.timestamp"
+	// HeaderIdempotencyKey is the record's idempotency key for the group
+	// that dead-lettered it (riffle.Coordinates.IdempotencyKey): the key
+	// its callback passed to remote services, to match their calls with
+	// the dead letter.
+	HeaderIdempotencyKey = "riffle.idempotency-key"
 
 	// Headers of a reduced dead letter (see deadLetter).
 	HeaderReduced     = "riffle.reduced"      // why: the refusal of the full dead letter
@@ -99,6 +104,7 @@ func (a *Adapter) deadLetter(graph *goka.GroupGraph, rec recordMeta, trace *trac
 	headers[HeaderPartition] = []byte(strconv.Itoa(int(rec.Partition)))
 	headers[HeaderOffset] = []byte(strconv.FormatInt(rec.Offset, 10))
 	headers[HeaderGroup] = []byte(rec.group)
+	headers[HeaderIdempotencyKey] = []byte(rec.IdempotencyKey(string(rec.group)))
 	headers[HeaderTimestamp] = []byte(rec.timestamp.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	if attempts {
 		headers[HeaderAttempts] = []byte(strconv.Itoa(te.Attempts))

@@ -120,11 +120,12 @@ func (pc *policyCase) checkDeadLetter(dl *kgo.Record, partition int32, attempts 
 	pc.t.Helper()
 	h := headerMap(dl)
 	want := map[string]string{
-		gokaadapter.HeaderTopic:     string(pc.input),
-		gokaadapter.HeaderPartition: strconv.Itoa(int(partition)),
-		gokaadapter.HeaderOffset:    strconv.FormatInt(pc.poisonAt.Load(), 10),
-		gokaadapter.HeaderGroup:     string(pc.group),
-		gokaadapter.HeaderAttempts:  attempts,
+		gokaadapter.HeaderTopic:          string(pc.input),
+		gokaadapter.HeaderPartition:      strconv.Itoa(int(partition)),
+		gokaadapter.HeaderOffset:         strconv.FormatInt(pc.poisonAt.Load(), 10),
+		gokaadapter.HeaderGroup:          string(pc.group),
+		gokaadapter.HeaderAttempts:       attempts,
+		gokaadapter.HeaderIdempotencyKey: fmt.Sprintf("%s/%d@%d#%s", pc.input, partition, pc.poisonAt.Load(), pc.group),
 	}
 	for k, v := range want {
 		if h[k] != v {

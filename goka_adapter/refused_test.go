@@ -103,11 +103,12 @@ func TestOversizedDeadLetterIsReduced(t *testing.T) {
 				t.Errorf("reduced dead letter has a value of %d bytes", len(dead.Value))
 			}
 			want := map[string]string{
-				gokaadapter.HeaderTopic:     string(input),
-				gokaadapter.HeaderPartition: strconv.Itoa(int(big.Partition)),
-				gokaadapter.HeaderOffset:    strconv.FormatInt(big.Offset, 10),
-				gokaadapter.HeaderValueSize: strconv.Itoa(len(big.Value)),
-				gokaadapter.HeaderAttempts:  "1",
+				gokaadapter.HeaderTopic:          string(input),
+				gokaadapter.HeaderPartition:      strconv.Itoa(int(big.Partition)),
+				gokaadapter.HeaderOffset:         strconv.FormatInt(big.Offset, 10),
+				gokaadapter.HeaderValueSize:      strconv.Itoa(len(big.Value)),
+				gokaadapter.HeaderAttempts:       "1",
+				gokaadapter.HeaderIdempotencyKey: string(input) + "/" + strconv.Itoa(int(big.Partition)) + "@" + strconv.FormatInt(big.Offset, 10) + "#" + group,
 			}
 			for k, v := range want {
 				if h[k] != v {

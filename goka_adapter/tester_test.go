@@ -147,10 +147,11 @@ func TestTesterDeadLetterAfterRetries(t *testing.T) {
 		t.Fatalf("dead letter %s=%q, want k2=poison", key, raw)
 	}
 	for h, want := range map[string]string{
-		gokaadapter.HeaderTopic:     "in",
-		gokaadapter.HeaderPartition: "0",
-		gokaadapter.HeaderOffset:    "1",
-		gokaadapter.HeaderGroup:     string(group),
+		gokaadapter.HeaderTopic:          "in",
+		gokaadapter.HeaderPartition:      "0",
+		gokaadapter.HeaderOffset:         "1",
+		gokaadapter.HeaderGroup:          string(group),
+		gokaadapter.HeaderIdempotencyKey: "in/0@1#" + string(group),
 	} {
 		if got := string(headers[h]); got != want {
 			t.Errorf("header %s = %q, want %q", h, got, want)
