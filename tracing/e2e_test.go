@@ -3,6 +3,7 @@ package tracing_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -143,6 +144,7 @@ func TestRecordTraceEndToEnd(t *testing.T) {
 		attribute.Int64("messaging.kafka.offset", first.Offset),
 		attribute.String("riffle.outcome", "done"),
 		attribute.Int("riffle.attempts", 2),
+		attribute.String("riffle.idempotency_key", fmt.Sprintf("%s/%d@%d#%s", input, first.Partition, first.Offset, group)),
 	)
 	if _, ok := attr(rec, "messaging.kafka.message.key"); ok {
 		t.Error("the key is on the span although WithRecordKey was not given")

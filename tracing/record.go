@@ -51,8 +51,10 @@ type Record struct {
 var _ asyncdsl.RecordTrace = (*Record)(nil)
 
 // StartRecord starts the span of a consumed record: "process <topic>", kind
-// consumer, with the messaging attributes, as a child of (or linked to) the
-// producer's span named by the record's headers. It returns nil if t is nil.
+// consumer, with the messaging attributes and, when m.Group is set, the
+// record's idempotency key (KeyIdempotencyKey), as a child of (or linked
+// to) the producer's span named by the record's headers. It returns nil if
+// t is nil.
 func (t *Tracing) StartRecord(m Message) *Record {
 	if t == nil {
 		return nil
@@ -87,6 +89,12 @@ func (t *Tracing) StartRecord(m Message) *Record {
 	}
 	opts = append(opts, trace.WithAttributes(attrs...))
 	r.ctx, r.span = t.tracer.Start(parent, "process "+m.Topic, opts...)
+	// The idempotency key is built only for a span that records it: an
+	// unsampled record pays no allocation for it. Samplers therefore do not
+	// see it among the start attributes. Without a group there is no key.
+	if m.Group != "" && r.span.IsRecording() {
+		r.span.SetAttributes(KeyIdempotencyKey.String(m.IdempotencyKey(m.Group)))
+	}
 	return r
 }
 

@@ -57,6 +57,35 @@ func TestParentMode(t *testing.T) {
 	}
 }
 
+// A record's process span carries its idempotency key, the one its
+// callback passes to remote services, when the group is known; without a
+// group there is no key, and no attribute.
+func TestRecordIdempotencyKey(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		group string
+		want  string // "" for no attribute
+	}{
+		{"group", "billing", "orders/3@42#billing"},
+		{"no group", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tel := newTelemetry(t)
+			tr := tel.tracing(t)
+			rec := tr.StartRecord(tracing.Message{Group: tt.group, Coordinates: riffle.Coordinates{Topic: "orders", Partition: 3, Offset: 42, Key: "user-7"}})
+			rec.End(asyncdsl.Outcome{Status: asyncdsl.Done, Attempts: 1}, 0)
+			s := tel.waitEnded(t, "process orders", 1)[0]
+			got, ok := attr(s, tracing.KeyIdempotencyKey)
+			switch {
+			case tt.want == "" && ok:
+				t.Errorf("%s = %q without a group, want no attribute", tracing.KeyIdempotencyKey, got.AsString())
+			case tt.want != "" && got != attribute.StringValue(tt.want):
+				t.Errorf("%s = %q (set: %v), want %q", tracing.KeyIdempotencyKey, got.AsString(), ok, tt.want)
+			}
+		})
+	}
+}
+
 func TestInvalidParentMode(t *testing.T) {
 	_, err := tracing.New(tracing.WithParentMode(7))
 	var ce *tracing.ConfigError

@@ -60,6 +60,12 @@ const (
 	// KeyReduced is, on the dead-letter counter, whether the dead letter
 	// was written without the record's value, its full form refused.
 	KeyReduced = attribute.Key("riffle.dead_letter.reduced")
+	// KeyIdempotencyKey is, on a record's process span, the record's
+	// idempotency key for its group (riffle.Coordinates.IdempotencyKey),
+	// the key its callback passes to remote services and its dead letter
+	// carries. OpenTelemetry's messaging conventions have no attribute for
+	// it (messaging.message.id is the id a producer gave the message).
+	KeyIdempotencyKey = attribute.Key("riffle.idempotency_key")
 )
 
 func attributeErrorMessage(err error) attribute.KeyValue {
