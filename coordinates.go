@@ -3,6 +3,7 @@ package riffle
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Coordinates say which consumed record something is about: where it is
@@ -46,7 +47,21 @@ func (c Coordinates) String() string {
 // twice (a producer's retry, or an upstream processor that emitted it again
 // after its own crash) is two records with two keys, and a topic deleted
 // and created again gives its new records the keys of the old ones.
+//
+// It costs one allocation, the key's: it is built for every record a
+// process span records or a dead letter carries.
 func (c Coordinates) IdempotencyKey(group string) string {
-	return c.Topic + "/" + strconv.FormatInt(int64(c.Partition), 10) + "@" +
-		strconv.FormatInt(c.Offset, 10) + "#" + group
+	var pbuf, obuf [20]byte // an int64 in decimal, with its sign
+	partition := strconv.AppendInt(pbuf[:0], int64(c.Partition), 10)
+	offset := strconv.AppendInt(obuf[:0], c.Offset, 10)
+	var b strings.Builder
+	b.Grow(len(c.Topic) + len(partition) + len(offset) + len(group) + len("/@#"))
+	b.WriteString(c.Topic)
+	b.WriteByte('/')
+	b.Write(partition)
+	b.WriteByte('@')
+	b.Write(offset)
+	b.WriteByte('#')
+	b.WriteString(group)
+	return b.String()
 }

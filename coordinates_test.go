@@ -52,6 +52,19 @@ func TestIdempotencyKeyFormat(t *testing.T) {
 	}
 }
 
+// A key costs one allocation, whatever the size of its numbers: the
+// tracing of a record and its dead letter build it on the record's path.
+func TestIdempotencyKeyAllocations(t *testing.T) {
+	c := riffle.Coordinates{Topic: "orders", Partition: -2147483648, Offset: -9223372036854775808}
+	var key string
+	if n := testing.AllocsPerRun(100, func() { key = c.IdempotencyKey("billing") }); n != 1 {
+		t.Errorf("IdempotencyKey: %v allocations, want 1", n)
+	}
+	if want := "orders/-2147483648@-9223372036854775808#billing"; key != want {
+		t.Errorf("IdempotencyKey = %q, want %q", key, want)
+	}
+}
+
 // Keys differ for different records and for different groups, and the
 // record key does not enter: the coordinates name the record.
 func TestIdempotencyKeyDistinct(t *testing.T) {
