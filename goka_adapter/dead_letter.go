@@ -26,7 +26,7 @@ const (
 	// that dead-lettered it (riffle.Coordinates.IdempotencyKey): the key
 	// its callback passed to remote services, to match their calls with
 	// the dead letter.
-	HeaderIdempotencyKey = "riffle.idempotency-key"
+	HeaderIdempotencyKey = "riffle.idempotency.key"
 
 	// Headers of a reduced dead letter (see deadLetter).
 	HeaderReduced     = "riffle.reduced"      // why: the refusal of the full dead letter
