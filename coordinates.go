@@ -43,10 +43,10 @@ func (c Coordinates) String() string {
 // The key names the record, not a call: calls for one record that must
 // each take effect once need keys of their own, such as this key with a
 // suffix that is the same on a replay. It names a position in a topic, not
-// a content: a record written
-// twice (a producer's retry, or an upstream processor that emitted it again
-// after its own crash) is two records with two keys, and a topic deleted
-// and created again gives its new records the keys of the old ones.
+// a content: a record written twice (a producer's retry, or an upstream
+// processor that emitted it again after its own crash) is two records with
+// two keys, and a topic deleted and created again gives its new records the
+// keys of the old ones.
 //
 // It costs one allocation, the key's: it is built for every record a
 // process span records or a dead letter carries.
