@@ -115,8 +115,16 @@ func TestInvalidOptionIsConfigError(t *testing.T) {
 	b := dsl.NewBuilder("", dsl.WithErrorPolicy(asyncdsl.ErrorPolicy(9)))
 	dsl.From(b, "in", codec.String()).To("out", codec.String())
 	_, err := b.Build()
+	// Build reports every problem, joined: find the invalid option's.
 	var ce *dsl.ConfigError
-	if !errors.As(err, &ce) || ce.Package != "dsl" || !errors.Is(ce, dsl.ErrInvalidOption) {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if errors.Is(e, dsl.ErrInvalidOption) {
+				errors.As(e, &ce)
+			}
+		}
+	}
+	if ce == nil || ce.Package != "dsl" {
 		t.Fatalf("Build = %v, want a dsl *ConfigError wrapping ErrInvalidOption", err)
 	}
 	if want := "dsl: invalid option: unknown error policy " + asyncdsl.ErrorPolicy(9).String(); ce.Error() != want {
@@ -124,6 +132,32 @@ func TestInvalidOptionIsConfigError(t *testing.T) {
 	}
 	if !errors.Is(err, dsl.ErrEmptyName) {
 		t.Errorf("Build = %v, want the empty application name too", err)
+	}
+}
+
+// The builder's own settings (its application name, WithDeadLetterTopic)
+// are configuration, reported like every package's: a *ConfigError that
+// still matches its sentinel.
+func TestEmptyBuilderNamesAreConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		b    *dsl.Builder
+		want string
+	}{
+		{"application", dsl.NewBuilder(""), "dsl: empty name: application name is empty"},
+		{"dead-letter topic", dsl.NewBuilder("app", dsl.WithDeadLetterTopic("")), "dsl: empty name: dead-letter topic is empty"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dsl.From(tt.b, "in", codec.String()).To("out", codec.String())
+			_, err := tt.b.Build()
+			var ce *dsl.ConfigError
+			if !errors.As(err, &ce) || !errors.Is(ce, dsl.ErrEmptyName) {
+				t.Fatalf("Build = %v, want a *ConfigError wrapping ErrEmptyName", err)
+			}
+			if ce.Error() != tt.want {
+				t.Errorf("ConfigError = %q, want %q", ce, tt.want)
+			}
+		})
 	}
 }
 

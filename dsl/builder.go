@@ -44,7 +44,7 @@ func (f builderOptionFunc) applyBuilder(b *Builder) { f(b) }
 func NewBuilder(app string, opts ...BuilderOption) *Builder {
 	b := &Builder{app: app, sources: map[string]int{}, stores: map[string]*tableSpec{}}
 	if app == "" {
-		b.errs = append(b.errs, fmt.Errorf("dsl: application name: %w", ErrEmptyName))
+		b.errs = append(b.errs, &ConfigError{Package: "dsl", Problems: []string{"application name is empty"}, Err: ErrEmptyName})
 	}
 	for _, o := range opts {
 		if o != nil {

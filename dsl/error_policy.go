@@ -38,7 +38,7 @@ func WithErrorPolicy(p asyncdsl.ErrorPolicy) BuilderOption {
 func WithDeadLetterTopic(topic string) BuilderOption {
 	return builderOptionFunc(func(b *Builder) {
 		if topic == "" {
-			b.errs = append(b.errs, fmt.Errorf("dsl: dead-letter topic: %w", ErrEmptyName))
+			b.errs = append(b.errs, &ConfigError{Package: "dsl", Problems: []string{"dead-letter topic is empty"}, Err: ErrEmptyName})
 		}
 		b.deadLetterTopic = topic
 	})
