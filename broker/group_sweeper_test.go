@@ -156,8 +156,25 @@ func TestSweeperKeepsLiveMembers(t *testing.T) {
 		t.Fatalf("group never stable with two members: %v", err)
 	}
 	ids := []string{a.memberID(), b.memberID()}
+	// The property is that nothing happens: the test watches for five
+	// session timeouts, at every tick, that the sweeper removed no one and
+	// that every member the group holds is one of the two live ones (a
+	// removed member would rejoin under a new id), rather than looking once
+	// at the end.
 	deadline := time.Now().Add(5 * session)
-	await.Until(t, 30*time.Second, "five session timeouts", func() bool { return time.Now().After(deadline) })
+	await.Every(50*time.Millisecond).Until(t, 30*time.Second, "five session timeouts", func() bool {
+		if n := sweptMembers(c); n != 0 {
+			t.Fatalf("the sweeper removed %d live member(s) after %v", n, (5*session - time.Until(deadline)).Round(time.Millisecond))
+		}
+		if info := c.Kfake().GroupInfo(group); info != nil {
+			for _, m := range info.Members {
+				if m.MemberID != ids[0] && m.MemberID != ids[1] {
+					t.Fatalf("member %s is not one of the live members %v: one was removed and rejoined", m.MemberID, ids)
+				}
+			}
+		}
+		return time.Now().After(deadline)
+	})
 	info := c.Kfake().GroupInfo(group)
 	if info == nil || len(info.Members) != 2 || sweptMembers(c) != 0 {
 		t.Fatalf("members %+v, swept %d; want the two live members %v and none swept", info, sweptMembers(c), ids)
